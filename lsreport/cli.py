@@ -1,0 +1,173 @@
+"""The command line: ``lsreport run|train|encode|generate|sweep|info|render``.
+
+Every command calls the same step functions as the book
+(:mod:`lsreport.pipeline`), so the book never re-implements the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _add_profile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default=None,
+                   help="profile name under profiles/ or a .toml path "
+                        "(default: $LSREPORT_PROFILE, else 'default')")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set model.latent_dim=64 (TOML value syntax)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _parse_overrides(items: list[str]) -> dict:
+    import tomllib
+
+    from .config import ConfigError
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set train.epochs=3")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value  # a bare string
+    return out
+
+
+def _config(args):
+    from .config import load_config
+
+    return load_config(args.profile, _parse_overrides(args.overrides))
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def cmd_step(args) -> int:
+    from . import pipeline
+
+    cfg = _config(args)
+    upto = {"train": "model", "encode": "latents", "generate": "generation",
+            "sweep": "sweep"}.get(args.command, getattr(args, "upto", "latents"))
+    print(f"lsreport {__version__}: profile {cfg.profile!r}, data {cfg.resolved_data_source()!r},"
+          f" running up to {upto!r}", flush=True)
+    t0 = time.perf_counter()
+    pipeline.run(cfg, upto=upto, progress=not args.quiet)
+    print(f"done in {time.perf_counter() - t0:.1f} s; artifacts in {pipeline.store_for(cfg).root}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from . import pipeline
+
+    cfg = _config(args)
+    store = pipeline.store_for(cfg)
+    print(f"profile {cfg.profile!r}: {cfg.description}")
+    print(f"data source: {cfg.resolved_data_source()}; cache: {store.root}")
+    keys = _step_keys(cfg, store)
+    for step, key in keys.items():
+        state = "missing"
+        if key is not None and store.exists(step, key):
+            size = sum(f.stat().st_size for f in store.path(step, key).rglob("*") if f.is_file())
+            state = f"cached ({_human(size)})"
+        print(f"  {step:<11} {key or '(needs upstream)':<18} {state}")
+    entries = store.entries()
+    if entries:
+        print(f"all artifacts in the cache ({len(entries)}):")
+        for e in entries:
+            flag = "" if e["valid"] else "  CORRUPT"
+            print(f"  {e['step']:<11} {e['key']:<18} {_human(e['bytes']):>8}{flag}")
+    return 0
+
+
+def _step_keys(cfg, store) -> dict:
+    """The artifact key each step would use now (None when an upstream is missing)."""
+    keys: dict = {}
+    try:
+        from .data import faces_key
+
+        keys["faces"] = faces_key(cfg)
+    except (ImportError, FileNotFoundError):
+        keys["faces"] = None
+    for step, fn_name, mod in (("model", "model_key", "train"),
+                               ("latents", "latents_key", "latent"),
+                               ("generation", "generation_key", "generate")):
+        try:
+            module = __import__(f"lsreport.{mod}", fromlist=[fn_name])
+            keys[step] = getattr(module, fn_name)(cfg)
+        except (ImportError, AttributeError, FileNotFoundError):
+            keys[step] = None
+    return keys
+
+
+def cmd_render(args) -> int:
+    from .render import render_book
+
+    if args.profile:
+        os.environ["LSREPORT_PROFILE"] = args.profile
+    render_book(args.profile, engine=args.engine)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lsreport",
+        description="The latent space of a plain convolutional autoencoder on faces.")
+    parser.add_argument("--version", action="version", version=f"lsreport {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the pipeline up to a step (default: latents)")
+    _add_profile(p)
+    p.add_argument("--upto", default="latents",
+                   choices=["faces", "model", "latents", "generation", "sweep"])
+    p.set_defaults(func=cmd_step)
+    for name, text in (("train", "train (or resume) the autoencoder"),
+                       ("encode", "encode every image into z-vectors"),
+                       ("generate", "sample z-vectors, decode and measure faces"),
+                       ("sweep", "the controlled experiments")):
+        p = sub.add_parser(name, help=text)
+        _add_profile(p)
+        p.set_defaults(func=cmd_step)
+    p = sub.add_parser("info", help="which artifacts exist for the profile")
+    _add_profile(p)
+    p.set_defaults(func=cmd_info)
+    p = sub.add_parser("render", help="render the book (Quarto, or the built-in fallback)")
+    _add_profile(p)
+    p.add_argument("--engine", default="auto", choices=["auto", "quarto", "fallback"])
+    p.set_defaults(func=cmd_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lsreport`` command."""
+    from .config import ConfigError
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return args.func(args)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"lsreport: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lsreport: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
