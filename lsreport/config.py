@@ -167,6 +167,10 @@ class SweepConfig:
     datasets: tuple = ("celeba", "celeba_tight", "utkface", "olivetti",
                        "synthetic_normal", "synthetic_uniform", "synthetic_bimodal")
     n_samples: int = 500
+    #: Folder holding the other face sets (celeba_tight/, utkface/,
+    #: olivetti_faces.mat); default ``$LSREPORT_FACES``, else ``../shared/data``
+    #: beside the project. A variant whose data is missing is listed as skipped.
+    data_root: str = ""
 
 
 @dataclass(frozen=True)
