@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the pipeline up to a step (default: latents)")
     _add_profile(p)
     p.add_argument("--upto", default="latents",
-                   choices=["faces", "model", "latents", "generation", "sweep"])
+                   choices=["faces", "model", "latents", "analysis", "generation", "sweep"])
     p.set_defaults(func=cmd_step)
     for name, text in (("train", "train (or resume) the autoencoder"),
                        ("encode", "encode every image into z-vectors"),

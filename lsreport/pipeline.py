@@ -10,6 +10,7 @@ step           depends on                             result
 ``faces``      ``data`` + source file fingerprint     :class:`~lsreport.data.FaceData`
 ``model``      ``model``, ``train``, ``run.seed``     trained encoder/decoder
 ``latents``    model key                              z-vectors, reconstruction metrics
+``analysis``   ``stats`` + latents key                every statistic of the latent cloud
 ``generation`` ``sampling``, ``quality``              decoded samples and face metrics
 ``sweep``      ``sweep`` + variants                   summary of each variant
 =============  =====================================  ==========================
@@ -22,14 +23,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from .artifacts import ArtifactStore
 from .config import Config, load_config
 
-__all__ = ["project_root", "store_for", "faces", "model", "latents", "generation",
-           "sweep", "run", "STEPS"]
+__all__ = ["project_root", "store_for", "faces", "model", "latents", "analysis",
+           "generation", "sweep", "run", "STEPS"]
 
 #: The steps in order; ``run(cfg, upto=...)`` runs a prefix of them.
-STEPS = ("faces", "model", "latents", "generation", "sweep")
+STEPS = ("faces", "model", "latents", "analysis", "generation", "sweep")
 
 
 def project_root() -> Path:
@@ -85,6 +88,33 @@ def latents(cfg: Config | str | None = None, store: ArtifactStore | None = None,
     f = faces(cfg, store, progress=progress)
     m = model(cfg, store, progress=progress)
     return encode(cfg, store, f, m, progress=progress)
+
+
+def analysis(cfg: Config | str | None = None, store: ArtifactStore | None = None, *,
+             progress: bool = True):
+    """Every statistic of the training latents (:func:`lsreport.stats.analyse`), cached."""
+    import dataclasses
+    import pickle
+
+    from .artifacts import ArtifactData
+    from .config import section_hash
+    from .stats import analyse
+
+    cfg = _cfg(cfg)
+    store = store or store_for(cfg)
+    lat = latents(cfg, store, progress=progress)
+    key = section_hash(cfg, ["stats", "run.seed"], lat.key)
+
+    def compute():
+        if progress:
+            print("analysing the latent cloud ...", flush=True)
+        result = analyse(lat.split_z("train"), rng=np.random.default_rng([cfg.run.seed, 3]),
+                         **dataclasses.asdict(cfg.stats))
+        return ArtifactData(files={"analysis.pkl": lambda p: p.write_bytes(pickle.dumps(result))},
+                            meta={"n": result.n_samples, "d": result.d})
+
+    art = store.get_or_compute("analysis", key, compute)
+    return pickle.loads(art.file("analysis.pkl").read_bytes())
 
 
 def generation(cfg: Config | str | None = None, store: ArtifactStore | None = None, *,

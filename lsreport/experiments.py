@@ -1,0 +1,441 @@
+"""Controlled experiments: what makes the latent distribution normal?
+
+Each variant is the sweep's base profile with a few settings changed
+(latent size, batch normalisation, data set, training length, seed). It is
+trained, encoded and analysed by the same pipeline steps as the main
+chapters, cached, and summarised by one fixed set of numbers
+(:func:`summarise_latents`), so the variants can be compared in one table.
+
+The sweep runs at the smaller sizes of the ``[sweep]`` section (image size,
+number of images, epochs) so that all variants fit a CPU budget; the book
+says so where it shows the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import ArtifactData, ArtifactMissingError, ArtifactStore
+from .config import Config, celeba_path, section_hash, with_overrides
+
+__all__ = [
+    "Variant",
+    "SweepResult",
+    "sweep_base",
+    "variants",
+    "summarise_latents",
+    "factor_relation",
+    "run_variant",
+    "run_sweep",
+    "data_root",
+    "MissingDataError",
+    "SUMMARY_COLUMNS",
+]
+
+log = logging.getLogger(__name__)
+
+#: Step name of one variant's summary in the artifact store.
+STEP = "variant"
+
+#: The numbers every variant is summarised by, with a short description.
+SUMMARY_COLUMNS = {
+    "psnr": "mean test PSNR of reconstructions (dB)",
+    "abs_skew_median": "median |skewness| over components",
+    "abs_skew_iqr": "interquartile range of |skewness|",
+    "exkurt_median": "median excess kurtosis over components",
+    "exkurt_iqr": "interquartile range of excess kurtosis",
+    "pass_share_sub500": "share of components passing normality tests on subsamples of 500",
+    "mardia_skew_p": "median p-value of Mardia's skewness (subsamples)",
+    "mardia_kurt_z": "Mardia's kurtosis z statistic (all points)",
+    "d2_var_ratio": "variance of squared Mahalanobis distances / chi-square variance 2D",
+    "ellipse2_error": "mean |measured - expected| coverage of 2-sigma ellipses, strongest pairs",
+    "abs_r_mean": "mean |Pearson r| off the diagonal",
+    "pca_n90": "principal components for 90 % of the variance",
+    "pca_first_ratio": "variance share of the first principal component",
+    "centre_distance": "distance of the centre from the origin, in units of the spread",
+    "mvn_face_rate": "dlib face-detection rate of decoded multivariate-normal samples",
+}
+
+
+class MissingDataError(FileNotFoundError):
+    """A variant's data set is not available on this machine."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One experimental condition.
+
+    Attributes
+    ----------
+    name : str
+        Row label, e.g. ``"latent 16"``.
+    group : str
+        What is varied: ``"base"``, ``"latent size"``, ``"batch norm"``,
+        ``"data"``, ``"training"``, ``"seed"``.
+    overrides : dict
+        Dotted config keys applied to the sweep base.
+    untrained : bool
+        Encode with the randomly initialised encoder (no training).
+    dataset : str
+        The data set's short name.
+    """
+
+    name: str
+    group: str
+    overrides: dict = field(default_factory=dict)
+    untrained: bool = False
+    dataset: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The summaries of all variants.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per variant: ``name``, ``group``, ``dataset``, ``status``
+        (``"done"`` or ``"skipped: <reason>"``), ``latent_dim``, ``n_images``,
+        ``seconds`` and the :data:`SUMMARY_COLUMNS`.
+    spectra : dict
+        Variant name -> explained-variance ratios of the PCA.
+    factor_r2 : pandas.DataFrame or None
+        Synthetic variants: cross-validated R² of each known factor from z.
+    canonical : dict
+        Synthetic variants: canonical correlations between factors and z.
+    settings : dict
+        The sweep section and base settings (for the chapter's text).
+    """
+
+    table: pd.DataFrame
+    spectra: dict
+    factor_r2: pd.DataFrame | None
+    canonical: dict
+    settings: dict
+
+    def seed_spread(self, columns=None) -> pd.DataFrame:
+        """Mean and standard deviation of each summary over the seed runs."""
+        cols = list(columns or SUMMARY_COLUMNS)
+        rows = self.table[self.table["group"].isin(["base", "seed"])
+                          & (self.table["status"] == "done")]
+        return rows[cols].agg(["mean", "std", "count"]).T
+
+
+# ----------------------------------------------------------------- variants
+
+
+def data_root(cfg: Config) -> Path:
+    """Folder of the other face sets: ``sweep.data_root``, ``$LSREPORT_FACES`` or ../shared/data."""
+    if cfg.sweep.data_root:
+        return Path(cfg.sweep.data_root)
+    if os.environ.get("LSREPORT_FACES"):
+        return Path(os.environ["LSREPORT_FACES"])
+    from .pipeline import project_root
+
+    return project_root().parent / "shared" / "data"
+
+
+def _dataset_overrides(name: str, cfg: Config) -> dict:
+    """Config changes selecting a data set, or MissingDataError saying what is missing."""
+    sw = cfg.sweep
+    root = data_root(cfg)
+    if name == "celeba":
+        path = celeba_path(cfg)
+        if not path or not Path(path).exists():
+            raise MissingDataError("CelebA not configured (set LSREPORT_CELEBA)")
+        return {"data.source": "celeba", "data.path": str(path), "data.max_images": sw.max_images}
+    if name in ("celeba_tight", "utkface"):
+        path = root / name
+        if not path.exists():
+            raise MissingDataError(f"{path} not found")
+        return {"data.source": "folder", "data.path": str(path), "data.crop_fraction": 1.0,
+                "data.crop_center_y": 0.5, "data.max_images": sw.max_images}
+    if name == "olivetti":
+        path = root / "olivetti_faces.mat"
+        if not path.exists():
+            raise MissingDataError(f"{path} not found")
+        # 400 images in all: take every one of them
+        return {"data.source": "olivetti", "data.path": str(path), "data.max_images": 0}
+    if name.startswith("synthetic_"):
+        law = name.split("_", 1)[1]
+        if law not in ("normal", "uniform", "bimodal"):
+            raise ValueError(f"unknown synthetic law {law!r} in sweep.datasets")
+        n = sw.max_images or cfg.data.synthetic.n_images
+        return {"data.source": "synthetic", "data.synthetic.factor_distribution": law,
+                "data.synthetic.n_images": n, "data.max_images": 0}
+    raise ValueError(f"unknown data set {name!r} in sweep.datasets; use celeba, celeba_tight, "
+                     "utkface, olivetti or synthetic_normal/_uniform/_bimodal")
+
+
+def sweep_base(cfg: Config) -> Config:
+    """The profile at the sweep's sizes: image size, number of images, epochs."""
+    sw = cfg.sweep
+    return with_overrides(cfg, {"data.image_size": sw.image_size,
+                                "data.max_images": sw.max_images,
+                                "train.epochs": sw.epochs})
+
+
+def _base_dataset(cfg: Config) -> str:
+    try:
+        _dataset_overrides("celeba", cfg)
+        return "celeba"
+    except MissingDataError:
+        return "synthetic_normal"
+
+
+def variants(cfg: Config) -> list[Variant]:
+    """Every variant of the sweep, base first.
+
+    The base uses CelebA when it is configured and synthetic faces with
+    normal factors otherwise; each other variant changes one thing.
+    """
+    sw, base_ds = cfg.sweep, _base_dataset(cfg)
+    out = [Variant("base", "base", {}, dataset=base_ds)]
+    for d in sw.latent_dims:
+        if d != cfg.model.latent_dim:
+            out.append(Variant(f"latent {d}", "latent size", {"model.latent_dim": int(d)},
+                               dataset=base_ds))
+    out.append(Variant("batch norm", "batch norm", {"model.batch_norm": not cfg.model.batch_norm},
+                       dataset=base_ds))
+    for ds in sw.datasets:
+        if ds != base_ds:
+            out.append(Variant(ds.replace("_", " "), "data", {}, dataset=ds))
+    out.append(Variant("untrained", "training", {}, untrained=True, dataset=base_ds))
+    if sw.epochs > 1:
+        out.append(Variant("1 epoch", "training", {"train.epochs": 1}, dataset=base_ds))
+    for s in sw.seeds:
+        if s != cfg.run.seed:
+            out.append(Variant(f"seed {s}", "seed", {"run.seed": int(s)}, dataset=base_ds))
+    return out
+
+
+def variant_config(cfg: Config, v: Variant) -> Config:
+    """The full profile of one variant (raises MissingDataError when its data is absent)."""
+    base = sweep_base(cfg)
+    return with_overrides(base, {**_dataset_overrides(v.dataset, base), **v.overrides})
+
+
+# ------------------------------------------------------------------ summary
+
+
+def _iqr(x: np.ndarray) -> float:
+    q1, q3 = np.percentile(x, [25, 75])
+    return float(q3 - q1)
+
+
+def summarise_latents(z: np.ndarray, *, rng: np.random.Generator, cfg: Config) -> tuple[dict, np.ndarray]:
+    """The sweep's summary numbers of one latent cloud.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, d)
+    rng : numpy.random.Generator
+    cfg : Config
+        Supplies the bin width and subsample sizes (``[stats]``).
+
+    Returns
+    -------
+    summary : dict
+        The statistical entries of :data:`SUMMARY_COLUMNS`.
+    spectrum : ndarray
+        Explained-variance ratios of the PCA.
+    """
+    from .stats import analyse
+
+    n, d = z.shape
+    st = cfg.stats
+    a = analyse(z, rng=rng, bin_width=st.bin_width,
+                subsample_sizes=tuple(s for s in (500,) if s <= n) or (max(20, n // 2),),
+                subsample_repeats=5, kde_points=200, n_pairs=3, ellipse_k=(2.0,),
+                hz_subsample=min(st.hz_subsample, n), hz_repeats=2, mardia_repeats=1,
+                pc_tests=5, kde_grid=48, n_box=2000, shrinkage=None)
+    s = a.summary()
+    g = a.goodness
+    skew = np.abs(np.asarray(g.skewness))
+    kurt = np.asarray(g.excess_kurtosis)
+    sg = a.subsample_goodness
+    pass_share = float(np.mean(sg.pass_share[:, 0]))
+    errs = [abs(e.coverage_measured - e.coverage_expected) for p in a.pairs for e in p.ellipses]
+    out = {
+        "abs_skew_median": float(np.median(skew)),
+        "abs_skew_iqr": _iqr(skew),
+        "exkurt_median": float(np.median(kurt)),
+        "exkurt_iqr": _iqr(kurt),
+        "pass_share_sub500": pass_share,
+        "mardia_skew_p": s.get("mardia_skew_p_median", np.nan),
+        "mardia_kurt_z": s.get("mardia_full_kurtosis_z", np.nan),
+        "d2_var_ratio": s["d2_var"] / s["d2_expected_var"],
+        "ellipse2_error": float(np.mean(errs)) if errs else np.nan,
+        "abs_r_mean": s["abs_r_mean"],
+        "pca_n90": s["pca_n90"],
+        "pca_first_ratio": s["pca_first_ratio"],
+        "centre_distance": s["centre_distance_in_std"],
+    }
+    return out, np.asarray(a.pca.explained_variance_ratio, dtype=np.float64)
+
+
+def factor_relation(z: np.ndarray, factors: pd.DataFrame, *, seed: int = 0) -> tuple[pd.Series, np.ndarray]:
+    """How much of each known factor a linear map of z recovers.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, d)
+    factors : DataFrame, shape (n, k)
+        The synthetic faces' standardised factors (row i belongs to z[i]).
+    seed : int
+        Seed of the cross-validation folds.
+
+    Returns
+    -------
+    r2 : Series
+        5-fold cross-validated R² of a ridge regression of each factor on z
+        (scikit-learn ``RidgeCV``): the share of the factor's variance that
+        the best linear predictor from z explains on held-out images.
+    canonical : ndarray
+        Canonical correlations between the factors and z (statsmodels
+        ``CanCorr``), largest first.
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_score
+    from statsmodels.multivariate.cancorr import CanCorr
+
+    folds = KFold(5, shuffle=True, random_state=seed)
+    zz = np.asarray(z, dtype=np.float64)
+    r2 = {}
+    for col in factors.columns:
+        y = factors[col].to_numpy(dtype=np.float64)
+        scores = cross_val_score(RidgeCV(alphas=np.logspace(-3, 3, 7)), zz, y, cv=folds, scoring="r2")
+        r2[col] = float(np.mean(scores))
+    # CanCorr needs more rows than columns on both sides and full rank
+    k = min(zz.shape[1], zz.shape[0] // 4)
+    if k < zz.shape[1]:
+        u, s, vt = np.linalg.svd(zz - zz.mean(0), full_matrices=False)
+        zz = u[:, :k] * s[:k]
+    cc = CanCorr(zz, factors.to_numpy(dtype=np.float64)).cancorr
+    return pd.Series(r2, name="r2"), np.sort(np.asarray(cc))[::-1]
+
+
+# ------------------------------------------------------------------ running
+
+
+def _untrained(vcfg: Config, faces) -> tuple[np.ndarray, float, object]:
+    """z of every image, test PSNR and the decoder of a randomly initialised autoencoder."""
+    import keras
+
+    from .latent import encode_images, reconstruct, reconstruction_metrics
+    from .model import build_decoder, build_encoder
+
+    keras.utils.set_random_seed(vcfg.run.seed)
+    enc, dec = build_encoder(vcfg), build_decoder(vcfg)
+    test = faces.split_images("test")
+    psnr = float(reconstruction_metrics(test, reconstruct(dec, enc, test))["psnr"].mean())
+    return encode_images(enc, faces.images), psnr, dec
+
+
+def _mvn_face_rate(vcfg: Config, decoder, z: np.ndarray, rng: np.random.Generator) -> float:
+    from .latent import decode
+    from .quality import analyse_faces
+    from .sampling import LatentStats, sample_mvn
+
+    stats = LatentStats.fit(z, bin_width=vcfg.stats.bin_width)
+    zs = sample_mvn(stats, vcfg.sweep.n_samples, rng=rng)
+    imgs = decode(decoder, zs)
+    return analyse_faces(imgs, max_descriptors=0, n_jobs=vcfg.quality.workers).rate
+
+
+def variant_key(cfg: Config, v: Variant) -> str:
+    """The artifact key of one variant's summary."""
+    from .data import faces_key
+    from .train import model_key
+
+    vcfg = variant_config(cfg, v)
+    upstream = faces_key(vcfg) if v.untrained else model_key(vcfg)
+    return section_hash(vcfg, ["stats", "sweep.n_samples", "run.seed", "model"],
+                        upstream, v.untrained)
+
+
+def run_variant(cfg: Config, v: Variant, store: ArtifactStore, *, progress: bool = False):
+    """Train (or load), encode and summarise one variant; cached.
+
+    Returns
+    -------
+    Artifact
+        Step ``"variant"``: meta holds the summary, arrays the PCA spectrum
+        and, for synthetic data, the factor R² and canonical correlations.
+    """
+    from . import pipeline
+
+    vcfg = variant_config(cfg, v)
+
+    def compute() -> ArtifactData:
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([vcfg.run.seed, 7])
+        faces = pipeline.faces(vcfg, store, progress=progress)
+        if v.untrained:
+            z, psnr, decoder = _untrained(vcfg, faces)
+        else:
+            model = pipeline.model(vcfg, store, progress=progress)
+            lat = pipeline.latents(vcfg, store, progress=progress)
+            z, psnr, decoder = np.asarray(lat.z), float(lat.summary["psnr_mean"]), model.decoder
+        summary, spectrum = summarise_latents(z, rng=rng, cfg=vcfg)
+        summary["psnr"] = psnr
+        summary["mvn_face_rate"] = _mvn_face_rate(vcfg, decoder, z, rng)
+        arrays = {"spectrum": spectrum}
+        meta = {"summary": summary, "n_images": int(z.shape[0]), "latent_dim": int(z.shape[1])}
+        if faces.factors is not None:
+            r2, cc = factor_relation(z, faces.factors, seed=vcfg.data.seed)
+            arrays["canonical"] = cc
+            meta["factor_r2"] = r2.to_dict()
+        meta["seconds"] = time.perf_counter() - t0
+        return ArtifactData(arrays=arrays, meta=meta)
+
+    return store.get_or_compute(STEP, variant_key(cfg, v), compute)
+
+
+def run_sweep(cfg: Config, store: ArtifactStore, *, progress: bool = True) -> SweepResult:
+    """Run (or load) every variant and collect the summaries.
+
+    Variants whose data is missing are kept in the table as
+    ``"skipped: <reason>"``, never dropped. A read-only store (the book)
+    raises :class:`~lsreport.artifacts.ArtifactMissingError` for a variant
+    that has not run.
+    """
+    from tqdm.auto import tqdm
+
+    vs = variants(cfg)
+    rows, spectra, r2_rows, canonical = [], {}, {}, {}
+    bar = tqdm(vs, desc="sweep", unit="variant", disable=not progress)
+    for v in bar:
+        bar.set_postfix_str(v.name)
+        row = {"name": v.name, "group": v.group, "dataset": v.dataset}
+        try:
+            art = run_variant(cfg, v, store, progress=False)
+        except MissingDataError as exc:
+            row["status"] = f"skipped: {exc}"
+            rows.append(row)
+            continue
+        except ArtifactMissingError:
+            raise
+        row.update(status="done", latent_dim=art.meta["latent_dim"], n_images=art.meta["n_images"],
+                   seconds=art.meta["seconds"], **art.meta["summary"])
+        rows.append(row)
+        spectra[v.name] = np.asarray(art.array("spectrum"))
+        if "factor_r2" in art.meta:
+            r2_rows[v.name] = art.meta["factor_r2"]
+            canonical[v.name] = np.asarray(art.array("canonical"))
+    table = pd.DataFrame(rows)
+    for col in ["status", "latent_dim", "n_images", "seconds", *SUMMARY_COLUMNS]:
+        if col not in table:
+            table[col] = np.nan
+    factor_r2 = pd.DataFrame(r2_rows).T if r2_rows else None
+    settings = {"sweep": dataclasses.asdict(cfg.sweep), "latent_dim": cfg.model.latent_dim,
+                "base_dataset": _base_dataset(cfg)}
+    return SweepResult(table, spectra, factor_r2, canonical, settings)
