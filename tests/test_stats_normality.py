@@ -1,0 +1,133 @@
+"""Multivariate normality: Mahalanobis vs chi2, Mardia, Henze–Zirkler."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.spatial.distance import mahalanobis
+
+from lsreport import stats as lst
+
+
+def _mvt(rng, n, d, dof):
+    """Multivariate t with identity scale."""
+    return rng.normal(size=(n, d)) / np.sqrt(rng.chisquare(dof, size=n) / dof)[:, None]
+
+
+def test_mahalanobis_matches_scipy(rng):
+    z = rng.normal(size=(1000, 5)) @ rng.normal(size=(5, 5))
+    d2 = lst.mahalanobis_sq(z)
+    vi = np.linalg.inv(np.cov(z, rowvar=False))
+    mu = z.mean(0)
+    ref = np.array([mahalanobis(z[i], mu, vi) ** 2 for i in range(0, 1000, 97)])
+    np.testing.assert_allclose(d2[::97], ref, rtol=1e-9)
+    new = rng.normal(size=(4, 5))
+    ref_new = [mahalanobis(p, mu, vi) ** 2 for p in new]
+    np.testing.assert_allclose(lst.mahalanobis_sq(new, z), ref_new, rtol=1e-9)
+    np.testing.assert_allclose(lst.mahalanobis_sq(z.astype(np.float32))[::97], ref, rtol=1e-4)
+
+
+def test_in_sample_mean_is_exactly_d_times_n_minus_1_over_n(rng):
+    n, d = 500, 7
+    r = lst.mahalanobis_chi2(rng.standard_t(3, size=(n, d)))  # holds for any data
+    assert r.mean_d2 == pytest.approx(d * (n - 1) / n, rel=1e-10)
+    assert r.expected_mean == d and r.expected_var == 2 * d
+    b = lst.mahalanobis_chi2(rng.normal(size=(n, d)), reference="beta")
+    assert b.expected_mean == pytest.approx(d * (n - 1) / n)
+
+
+def test_normal_cloud_has_chi2_core_and_tails(rng):
+    d = 10
+    z = rng.normal(size=(30000, d)) @ rng.normal(size=(d, d))
+    r = lst.mahalanobis_chi2(z)
+    np.testing.assert_allclose(r.core_observed, r.core_probs, atol=0.01)
+    assert 0.85 < r.tail_ratio[1] < 1.15
+    assert r.var_d2 == pytest.approx(2 * d, rel=0.06)
+    assert np.corrcoef(r.qq_theoretical, r.qq_sample)[0, 1] > 0.999
+    assert r.qq_theoretical[0] == pytest.approx(stats.chi2.ppf(0.5 / 30000, d))
+    df = r.core_frame()
+    assert list(df.columns) == ["probability", "observed", "tail_ratio"]
+
+
+def test_heavy_tailed_cloud_shows_excess_tails(rng):
+    d = 10
+    r = lst.mahalanobis_chi2(_mvt(rng, 30000, d, 5))
+    assert r.var_d2 > 3 * 2 * d
+    assert r.tail_ratio[-1] > 3
+    assert r.core_observed[0] > 0.5 + 0.03  # more points near the centre too
+
+
+def _naive_mardia(x):
+    n = x.shape[0]
+    c = x - x.mean(0)
+    s = c.T @ c / n
+    g = c @ np.linalg.inv(s) @ c.T
+    return (g**3).sum() / n**2, np.mean(np.diag(g) ** 2)
+
+
+def test_mardia_statistics_match_a_direct_implementation(rng):
+    x = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4))
+    b1, _, _, b2, _, _ = lst.mardia_statistics(x, block=64)
+    nb1, nb2 = _naive_mardia(x)
+    assert b1 == pytest.approx(nb1, rel=1e-10)
+    assert b2 == pytest.approx(nb2, rel=1e-10)
+
+
+def test_mardia_is_calibrated_on_normal_data(rng):
+    n, d, reps = 200, 3, 40
+    res = np.array([lst.mardia_statistics(rng.normal(size=(n, d))) for _ in range(reps)])
+    skew_p, b2, kurt_p = res[:, 2], res[:, 3], res[:, 5]
+    assert np.mean(skew_p < 0.05) <= 0.2 and np.mean(kurt_p < 0.05) <= 0.2
+    assert stats.kstest(skew_p, "uniform").pvalue > 0.001
+    assert stats.kstest(kurt_p, "uniform").pvalue > 0.001
+    # closed form: E[b2] = d (d + 2) (n - 1) / (n + 1)
+    e = d * (d + 2) * (n - 1) / (n + 1)
+    sd = np.sqrt(8 * d * (d + 2) / n)
+    assert abs(b2.mean() - e) < 4 * sd / np.sqrt(reps)
+
+
+def test_mardia_rejects_heavy_tails_and_skewness(rng):
+    r = lst.mardia(_mvt(rng, 3000, 4, 3), rng=rng, n_sub=600, n_repeats=2)
+    assert np.all(r.kurtosis_pvalue < 1e-6) and r.full_kurtosis_pvalue < 1e-10
+    assert np.all(r.kurtosis > r.kurtosis_expected)
+    e = lst.mardia(rng.exponential(size=(3000, 4)), rng=rng, n_sub=600, n_repeats=2)
+    assert np.all(e.skew_pvalue < 1e-6) and np.all(e.kurtosis_pvalue < 1e-6)
+    assert e.share_rejected() == {"skewness": 1.0, "kurtosis": 1.0}
+
+
+def test_mardia_full_sample_kurtosis_and_subsamples(rng):
+    n, d = 4000, 5
+    z = rng.normal(size=(n, d))
+    r = lst.mardia(z, rng=rng, n_sub=500, n_repeats=3)
+    assert r.skewness.shape == (3,) and r.n_sub == 500 and r.n_samples == n
+    assert r.skew_df == d * (d + 1) * (d + 2) / 6
+    assert r.kurtosis_expected == pytest.approx(d * (d + 2) * 499 / 501)
+    assert r.full_kurtosis_expected == pytest.approx(d * (d + 2) * (n - 1) / (n + 1))
+    _, nb2 = _naive_mardia(z[:1500])  # sanity of the ddof conversion on a sub-block
+    assert r.full_kurtosis == pytest.approx(np.mean((lst.mahalanobis_sq(z) * n / (n - 1)) ** 2))
+    assert nb2 > 0
+    with pytest.raises(ValueError, match="n_sub=5 must exceed d"):
+        lst.mardia(z, rng=rng, n_sub=5)
+
+
+def test_mardia_stays_calibrated_in_high_dimension(rng):
+    # d = 128 with n = 600: without the small-sample corrections the kurtosis
+    # z-score of normal data would sit near -4 and skewness would never reject
+    r = lst.mardia(rng.normal(size=(600, 128)), rng=rng, n_sub=600)
+    assert abs(r.kurtosis_z[0]) < 3.5
+    assert 0.001 < r.skew_pvalue[0] < 0.999
+
+
+def test_henze_zirkler_normal_vs_skewed(rng):
+    r = lst.henze_zirkler(rng.normal(size=(3000, 3)), rng=rng, n_sub=300, n_repeats=5)
+    assert r.pvalue.shape == (5,) and not r.degenerate
+    assert r.share_rejected <= 0.4
+    e = lst.henze_zirkler(rng.exponential(size=(3000, 3)), rng=rng, n_sub=300, n_repeats=3)
+    assert e.share_rejected == 1.0
+
+
+def test_henze_zirkler_degenerates_in_high_dimension(rng):
+    with pytest.warns(RuntimeWarning, match="degenerate"):
+        r = lst.henze_zirkler(rng.normal(size=(400, 150)), rng=rng, n_sub=300, n_repeats=1)
+    assert r.degenerate and np.isnan(r.pvalue).all() and np.isnan(r.share_rejected)
+    with pytest.raises(ValueError, match="must exceed the dimension"):
+        lst.henze_zirkler(rng.normal(size=(400, 150)), rng=rng, n_sub=100)

@@ -1,0 +1,123 @@
+"""Drawing: into the given axes, no stray figures, the data shown is the result's."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.patches import Ellipse
+
+from lsreport import stats as lst
+from lsreport.plots import stats as ps
+
+
+@pytest.fixture(scope="module")
+def res():
+    g = np.random.default_rng(11)
+    a = np.eye(5) + 0.5 * g.normal(size=(5, 5))
+    z = g.normal(size=(4000, 5)) @ a
+    return lst.analyse(z, rng=g, subsample_sizes=(200,), subsample_repeats=3, n_pairs=1,
+                       kde_points=300, hz_subsample=300, mardia_repeats=1, n_box=400, kde_grid=48)
+
+
+def _one_axes():
+    fig, ax = plt.subplots()
+    return fig, ax
+
+
+def _check(ax, fig, n_figs):
+    assert ax.figure is fig
+    assert len(plt.get_fignums()) == n_figs
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_component_histogram_overlays_the_fit(res):
+    fig, ax = _one_axes()
+    c = int(res.components.dominant(1)[0])
+    out = ps.plot_component_histogram(res.components, c, ax=ax)
+    assert out is ax
+    _check(ax, fig, 1)
+    f = res.components.fit(c)
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_array_equal(heights, f.histogram.counts)
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), f.curve(line.get_xdata()))
+    assert "bin width 0.25" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_histogram_grid_creates_a_figure_only_without_axes(res):
+    axes = ps.plot_component_histograms(res.components, [0, 1, 2, 3])
+    assert len(plt.get_fignums()) == 1 and sum(a.get_visible() for a in axes) == 4
+    fig, given = plt.subplots(2, 2)
+    out = ps.plot_component_histograms(res.components, [0, 1, 2, 3], axes=given)
+    assert len(plt.get_fignums()) == 2 and out[0] is given[0, 0]
+    with pytest.raises(ValueError, match="need 4 axes"):
+        ps.plot_component_histograms(res.components, [0, 1, 2, 3], axes=given[0])
+
+
+def test_current_axes_used_when_none_given(res):
+    fig, ax = _one_axes()
+    assert ps.plot_mahalanobis_qq(res.mahalanobis) is ax
+    _check(ax, fig, 1)
+
+
+def test_qq_plot(res, rng):
+    fig, ax = _one_axes()
+    qs = [lst.qq_data(rng.normal(size=300), label="a"), lst.qq_data(rng.normal(size=300), label="b")]
+    ps.plot_qq(qs, ax=ax)
+    _check(ax, fig, 1)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), qs[0].sample)
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["a", "b"]
+
+
+def test_heatmap_has_colorbar_and_ordered_matrix(res):
+    fig, ax = _one_axes()
+    ps.plot_correlation_heatmap(res.correlation, ax=ax)
+    _check(ax, fig, 1)
+    assert len(fig.axes) == 2  # the colour bar
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), res.correlation.ordered())
+    assert ax.get_images()[0].get_clim() == (-1, 1)
+
+
+def test_abs_r_and_pass_shares_and_spectrum(res):
+    fig, axs = plt.subplots(1, 3)
+    ps.plot_abs_r_distribution(res.correlation, ax=axs[0])
+    ps.plot_subsample_pass_shares(res.subsample_goodness, ax=axs[1])
+    ps.plot_pca_spectrum(res.pca, ax=axs[2])
+    for a in axs:
+        _check(a, fig, 1)
+    heights = [p.get_height() for p in axs[1].patches]
+    np.testing.assert_allclose(heights, res.subsample_goodness.pass_share[:, 0])
+    np.testing.assert_allclose(axs[2].get_lines()[0].get_ydata(), res.pca.explained_variance_ratio)
+
+
+def test_pair_plot_draws_ellipses_with_result_geometry(res):
+    fig, ax = _one_axes()
+    summary = res.pairs[0]
+    ps.plot_pair(summary, ax=ax)
+    _check(ax, fig, 1)
+    ells = [p for p in ax.patches if isinstance(p, Ellipse)]
+    assert len(ells) == len(summary.ellipses)
+    for patch, e in zip(ells, summary.ellipses):
+        assert patch.width == pytest.approx(e.width) and patch.angle == pytest.approx(e.angle)
+    labels = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "k = 2: 86.5% expected" in labels and "KDE contour holding 39.3%" in labels
+
+
+def test_ellipse_patch():
+    e = lst.EllipseResult(center=(1.0, 2.0), width=4.0, height=1.0, angle=30.0, k=2.0,
+                          coverage_expected=0.86, coverage_measured=0.85)
+    p = ps.ellipse_patch(e, edgecolor="r")
+    assert p.center == (1.0, 2.0) and p.width == 4.0 and p.height == 1.0 and p.angle == 30.0
+    assert not p.get_fill()
+
+
+def test_radius_histograms(res):
+    fig, ax = _one_axes()
+    ps.plot_radius_histograms(res.box, ax=ax)
+    _check(ax, fig, 1)
+    assert "region" in ax.get_title()
+
+
+def test_every_exported_plot_returns_axes():
+    assert set(ps.__all__) >= {"plot_component_histogram", "plot_qq", "plot_correlation_heatmap",
+                               "plot_abs_r_distribution", "plot_pair", "plot_pca_spectrum",
+                               "plot_mahalanobis_qq", "plot_radius_histograms", "ellipse_patch"}
