@@ -139,8 +139,8 @@ class SamplingConfig:
     """Samplers of new z-vectors (:mod:`lsreport.sampling`)."""
 
     n_per_sampler: int = 1000
-    cube_bounds: tuple = (0.5, 1.0, 2.0)
-    shrink: tuple = (1.0, 0.8, 0.6)
+    cube_bounds: tuple = (0.5, 2.0)
+    shrink: tuple = (1.0, 0.7)
     gmm_components: int = 10
     ellipse_k: float = 2.0
     path_steps: int = 9
@@ -153,6 +153,9 @@ class QualityConfig:
     n_bootstrap: int = 200
     workers: int = 2
     n_reference: int = 1000
+    #: Images per set that get a dlib face descriptor (the slow part, ~0.1 s
+    #: each on a CPU); every set is compared at the same number.
+    max_descriptors: int = 300
 
 
 @dataclass(frozen=True)
