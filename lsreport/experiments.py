@@ -40,6 +40,13 @@ __all__ = [
     "data_root",
     "MissingDataError",
     "SUMMARY_COLUMNS",
+    "FOCUS",
+    "DESIGN",
+    "NORMALITY",
+    "SHAPE",
+    "SweepFindings",
+    "findings",
+    "pretty",
 ]
 
 log = logging.getLogger(__name__)
@@ -569,3 +576,352 @@ def run_sweep(cfg: Config, store: ArtifactStore, *, progress: bool = True) -> Sw
     settings = {"sweep": dataclasses.asdict(cfg.sweep), "latent_dim": cfg.model.latent_dim,
                 "base_dataset": _base_dataset(cfg)}
     return SweepResult(table, spectra, factor_r2, canonical, settings)
+
+
+# ----------------------------------------------------------------- findings
+
+#: The normality measures the variants are weighed by (all in :data:`NORMAL_VALUES`).
+FOCUS = ("d2_var_ratio", "exkurt_median", "abs_skew_median", "pass_share_sub500", "ellipse2_error")
+
+#: Column groups of :attr:`SweepResult.table` as the book shows them (lists,
+#: to index a DataFrame): the design of each variant, reconstruction and
+#: univariate normality, and the shape of the cloud.
+DESIGN = ["group", "dataset", "status", "latent_dim", "n_images", "seconds"]
+NORMALITY = ["psnr", "abs_skew_median", "abs_skew_iqr", "exkurt_median", "exkurt_iqr",
+             "pass_share_sub500", "mardia_skew_p", "mardia_kurt_z"]
+SHAPE = ["d2_var_ratio", "ellipse2_error", "abs_r_mean", "pca_n90", "pca_first_ratio",
+         "centre_distance", "mvn_face_rate"]
+
+
+def pretty(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """A table for the page: rounded, with spaces for the underscores of the column names.
+
+    Examples
+    --------
+    >>> pretty(pd.DataFrame({"d2_var_ratio": [1.23456]}), 2)
+       d2 var ratio
+    0          1.23
+    """
+    names = pd.Index([str(c).replace("_", " ") for c in frame.columns])
+    return frame.round(decimals).set_axis(names, axis=1)
+
+
+def _listed(names) -> str:
+    return ", ".join(names) or "none"
+
+
+@dataclass(frozen=True, eq=False)
+class SweepFindings:
+    """What the sweep says about the three explanations, computed.
+
+    Build it with :func:`findings`. Rows of :func:`compare_to_base` are
+    pandas Series with ``value``, ``reference``, ``seed_sd``, ``in_seed_sd``,
+    ``beyond_noise``, ``verdict`` …; a variant that did not run gives a row
+    of NaN with the verdict ``"did not run"``.
+
+    Attributes
+    ----------
+    table : DataFrame
+        :attr:`SweepResult.table` indexed by variant name.
+    spread : DataFrame
+        :meth:`SweepResult.seed_spread` of every summary number.
+    fx : DataFrame
+        :func:`compare_to_base` of the :attr:`focus` measures against the
+        mean of the seed runs.
+    law : DataFrame
+        The same against the variant with normal synthetic factors.
+    focus : tuple of str
+        The normality measures weighed.
+    level : float
+        Level of the prediction interval that separates an effect from
+        seed noise.
+    psnr_tol : float
+        A PSNR gain of training below this (dB) counts as "barely trained".
+    r2_good : float
+        A factor with a cross-validated R² above this counts as recovered.
+    u_d2, u_kurt : Series
+        The untrained encoder's ``d2_var_ratio`` and ``exkurt_median`` rows
+        of :attr:`fx`.
+    bn_d2 : Series
+        The ``d2_var_ratio`` row of the batch-norm variant.
+    lat_d2 : Series
+        ``d2_var_ratio`` change of each latent-size variant, in seed sds.
+    uni, uni_d2 : Series
+        The uniform-factor variant's ``exkurt_median`` and ``d2_var_ratio``
+        rows of :attr:`law`.
+    uniform_kurt : float
+        Median excess kurtosis over the factors of a large sample of the
+        generator's uniform law (-1.2 in theory).
+    n_beyond, n_far : int
+        Variant–measure pairs of :attr:`fx` beyond the seed noise, and those
+        of them farther from normal than the seed runs.
+    u_far : int
+        Focus measures in which the untrained encoder is farther from normal,
+        beyond the seed noise.
+    psnr_gain : float
+        Mean test PSNR of the seed runs minus the untrained encoder's (dB).
+    inherited : float
+        Change of the median kurtosis in z between uniform and normal factors,
+        as a share of the change in the factors (1: z inherits the law fully).
+    inherited_sd : float
+        One seed standard deviation of that share (the difference of two
+        single runs: seed sd · √2).
+    r2 : Series or None
+        Cross-validated R² of each factor for the first synthetic variant
+        (named by ``r2.name``); None without synthetic variants.
+    top_canonical : float
+        Its largest canonical correlation between factors and z (NaN without).
+    """
+
+    table: pd.DataFrame
+    spread: pd.DataFrame
+    fx: pd.DataFrame
+    law: pd.DataFrame
+    focus: tuple
+    level: float
+    psnr_tol: float
+    r2_good: float
+    u_d2: pd.Series
+    u_kurt: pd.Series
+    bn_d2: pd.Series
+    lat_d2: pd.Series
+    uni: pd.Series
+    uni_d2: pd.Series
+    uniform_kurt: float
+    n_beyond: int
+    n_far: int
+    u_far: int
+    psnr_gain: float
+    inherited: float
+    inherited_sd: float
+    r2: pd.Series | None
+    top_canonical: float
+
+    # ---------------------------------------------------------- the table
+
+    @property
+    def done(self) -> pd.DataFrame:
+        """The variants that ran."""
+        return self.table[self.table["status"] == "done"]
+
+    @property
+    def base(self) -> pd.Series:
+        """The base variant's row."""
+        return self.table.loc["base"]
+
+    @property
+    def n_variants(self) -> int:
+        return len(self.table)
+
+    @property
+    def n_skipped(self) -> int:
+        """Variants skipped because their data was missing."""
+        return int((self.table["status"] != "done").sum())
+
+    @property
+    def n_seed_runs(self) -> int:
+        """Seed runs of the base configuration (the most over the summary numbers)."""
+        return int(self.spread["count"].max())
+
+    @property
+    def n_seeds(self) -> int:
+        """Seed runs behind the prediction bound of :attr:`fx` (0 without rows)."""
+        return int(self.fx["n_seeds"].iloc[0]) if len(self.fx) else 0
+
+    @property
+    def bound(self) -> float:
+        """The prediction bound of one more seed run, in seed sds."""
+        return float(self.fx["bound"].iloc[0]) if len(self.fx) else np.nan
+
+    @property
+    def effects_table(self) -> pd.DataFrame:
+        """Change in seed sds, one row per variant and one column per focus measure."""
+        wide = self.fx.reset_index().pivot(index="variant", columns="column", values="in_seed_sd")
+        return wide.reindex(index=self.fx.index.unique(), columns=list(self.focus))
+
+    @property
+    def latent_d2_text(self) -> str:
+        """``"latent 8: -6.5; …"``: the latent sizes' change of ``d2_var_ratio``."""
+        return "; ".join(f"{name}: {v:+.1f}" for name, v in self.lat_d2.items()) or "nothing (none ran)"
+
+    # ------------------------------------------------------------ factors
+
+    @property
+    def recovered(self) -> list[str]:
+        """Factors of :attr:`r2` with R² above :attr:`r2_good` (spaces for underscores)."""
+        r2 = self.r2 if self.r2 is not None else pd.Series(dtype=float)
+        return [str(n).replace("_", " ") for n, v in r2.items() if v > self.r2_good]
+
+    @property
+    def not_recovered(self) -> list[str]:
+        """Factors of :attr:`r2` with R² at or below :attr:`r2_good`."""
+        r2 = self.r2 if self.r2 is not None else pd.Series(dtype=float)
+        return [str(n).replace("_", " ") for n, v in r2.items() if v <= self.r2_good]
+
+    @property
+    def recovered_text(self) -> str:
+        return _listed(self.recovered)
+
+    @property
+    def not_recovered_text(self) -> str:
+        return _listed(self.not_recovered)
+
+    # ----------------------------------------------------------- verdicts
+
+    @property
+    def barely_trained(self) -> bool:
+        """Training raised the PSNR by less than :attr:`psnr_tol`."""
+        return bool(self.psnr_gain < self.psnr_tol)
+
+    @property
+    def training_matters(self) -> bool:
+        """The untrained encoder is farther from normal, beyond the noise, in most focus measures."""
+        return self.u_far > len(self.focus) // 2
+
+    @property
+    def law_matters(self) -> bool:
+        """Uniform factors move the kurtosis of z away from normal, beyond the noise."""
+        beyond = self.uni["beyond_noise"]
+        return bool(pd.notna(beyond) and beyond) and self.uni["toward_normal"] == "farther from normal"
+
+    @property
+    def training_sentence(self) -> str:
+        """What the PSNR gain says about how far the networks trained."""
+        if self.barely_trained:
+            return (f"With less than {self.psnr_tol:g} dB the trained networks of this build have "
+                    "barely left their initial state, so this comparison says little about training.")
+        return "The trained networks therefore differ clearly from their initial state."
+
+    @property
+    def law_sentence(self) -> str:
+        """How much of the factors' law reaches z, read with two seed sds (a clause after a colon)."""
+        lo, hi = self.inherited - 2 * self.inherited_sd, self.inherited + 2 * self.inherited_sd
+        if hi < 0.5:
+            return ("the encoder's sums dilute the factors' law rather than pass it on, so a "
+                    "normal-looking cloud does not require normal factors.")
+        if lo > 0.5:
+            return ("much of the factors' law reaches z, so the data's distribution is part of "
+                    "what shapes the cloud.")
+        return ("within two such deviations the seed noise does not say whether less or more "
+                "than half of the factors' law reaches z.")
+
+    @property
+    def series_sentence(self) -> str:
+        """Which parts of the series' reading the sweep supports."""
+        if self.barely_trained:
+            training = "cannot test the part about training (its networks barely trained)"
+        elif self.training_matters:
+            training = "supports the part about training"
+        else:
+            training = "does not support the part about training"
+        does = "does" if self.law_matters else "does not"
+        return (f"Measured against the seed noise, this sweep {training}, and it {does} find the "
+                "law of the generating factors in z beyond the seed noise.")
+
+    @property
+    def conclusion_sentence(self) -> str:
+        """Which explanation the sweep leaves standing."""
+        trained = self.training_matters and not self.barely_trained
+        if trained and self.law_matters:
+            return ("Training and the factor law both matter, so the architecture alone does not "
+                    "explain the shape.")
+        if trained:
+            return "Training matters here; the factor law does not reach z measurably."
+        if self.law_matters:
+            return "The factor law reaches z, so the data are part of the answer."
+        if self.barely_trained:
+            return "With networks this barely trained, the sweep cannot tell the explanations apart."
+        return ("Neither training nor the factor law shows a clear effect, which leaves the "
+                "architectural explanation standing: every latent component sums many "
+                "convolutional features, before training as after, and such sums are close to "
+                "normal whatever the law of their terms.")
+
+
+def _row(frame: pd.DataFrame, column: str, variant: str) -> pd.Series:
+    """One variant's row of a :func:`compare_to_base` frame; NaN if it did not run."""
+    row = frame[frame["column"] == column].reindex([variant]).iloc[0].copy()
+    if pd.isna(row["verdict"]):
+        row["verdict"] = "did not run"
+    return row
+
+
+def findings(sweep: SweepResult, *, seed: int, level: float = 0.95, focus=FOCUS,
+             psnr_tol: float = 1.0, r2_good: float = 0.5,
+             n_factor_sample: int = 20_000) -> SweepFindings:
+    """Weigh the sweep's variants against the seed noise and word the verdicts.
+
+    Three explanations of the normal latent cloud are tested: the data
+    (z inherits the law of the generating factors), training (an untrained
+    encoder gives a clearly less normal cloud) and the architecture (sums of
+    many features are close to normal either way).
+
+    Parameters
+    ----------
+    sweep : SweepResult
+    seed : int
+        Seed of the sample of uniform factors whose excess kurtosis is the
+        yardstick of inheritance (the profile's ``data.seed``).
+    level : float, default 0.95
+        Level of the prediction interval of :func:`compare_to_base`.
+    focus : sequence of str, default :data:`FOCUS`
+        The normality measures weighed.
+    psnr_tol : float, default 1.0
+        Training that raises the test PSNR by less (dB) counts as "barely
+        trained": the comparison with the untrained encoder then says little.
+    r2_good : float, default 0.5
+        A factor with a cross-validated R² above this counts as recovered.
+    n_factor_sample : int, default 20000
+        Size of the sample of uniform factors.
+
+    Returns
+    -------
+    SweepFindings
+
+    Notes
+    -----
+    Training *matters* when the untrained encoder is farther from normal,
+    beyond the seed noise, in more than half of the focus measures; the
+    factor law *matters* when uniform factors move the median excess
+    kurtosis of z away from normal beyond the noise, compared with normal
+    factors. The inherited share
+    ``(kurt_z(uniform) - kurt_z(normal)) / kurt(uniform factors)`` is read
+    against one half with two seed standard deviations of margin.
+
+    Examples
+    --------
+    >>> f = findings(book.load("sweep"), seed=ctx.cfg.data.seed)  # doctest: +SKIP
+    >>> f.conclusion_sentence  # doctest: +SKIP
+    'With networks this barely trained, the sweep cannot tell the explanations apart.'
+    """
+    from .data.synthetic import sample_factors
+
+    focus = tuple(focus)
+    t = sweep.table.set_index("name")
+    spread = sweep.seed_spread()
+    fx = compare_to_base(sweep.table, focus, level=level)
+    law = compare_to_base(sweep.table, focus, reference="synthetic_normal", level=level)
+    d2 = fx[fx["column"] == "d2_var_ratio"]
+    uni = _row(law, "exkurt_median", "synthetic uniform")
+    uniform_kurt = float(sample_factors(n_factor_sample, seed, "uniform").kurt().median())
+    # a measure the variant moved away from normal, beyond the noise
+    far = fx["verdict"].str.startswith("farther from normal, beyond")
+    psnr_untrained = t["psnr"].get("untrained", np.nan)
+    # the first synthetic variant (the base when it uses normal synthetic factors)
+    r2 = sweep.factor_r2.iloc[0] if sweep.factor_r2 is not None and len(sweep.factor_r2) else None
+    cc = sweep.canonical.get(r2.name, []) if r2 is not None else []
+    top = float(cc[0]) if len(cc) else np.nan
+    return SweepFindings(
+        table=t, spread=spread, fx=fx, law=law, focus=focus, level=level,
+        psnr_tol=psnr_tol, r2_good=r2_good,
+        u_d2=_row(fx, "d2_var_ratio", "untrained"), u_kurt=_row(fx, "exkurt_median", "untrained"),
+        bn_d2=_row(fx, "d2_var_ratio", "batch norm"),
+        lat_d2=d2[d2["group"] == "latent size"]["in_seed_sd"],
+        uni=uni, uni_d2=_row(law, "d2_var_ratio", "synthetic uniform"),
+        uniform_kurt=uniform_kurt,
+        n_beyond=int(fx["beyond_noise"].sum()), n_far=int(far.sum()),
+        u_far=int(far[fx.index == "untrained"].sum()),
+        psnr_gain=float(spread.loc["psnr", "mean"] - psnr_untrained),
+        inherited=float((uni["value"] - uni["reference"]) / uniform_kurt),
+        inherited_sd=float(uni["seed_sd"] * 2 ** 0.5 / abs(uniform_kurt)),
+        r2=r2, top_canonical=top,
+    )

@@ -10,12 +10,17 @@ from lsreport import experiments as E
 from lsreport.artifacts import ArtifactMissingError, ArtifactStore
 from lsreport.config import load_config, with_overrides
 from lsreport.experiments import (
+    DESIGN,
+    FOCUS,
+    NORMALITY,
+    SHAPE,
     SUMMARY_COLUMNS,
     MissingDataError,
     SweepResult,
-
     compare_to_base,
     factor_relation,
+    findings,
+    pretty,
     run_sweep,
     summarise_latents,
     variants,
@@ -368,6 +373,200 @@ def test_null_variants_fall_outside_the_bound_at_the_stated_rate():
     flagged = [compare_to_base(_table(list(x), groups=["base", "seed", "seed", "training"]),
                                "d2_var_ratio")["beyond_noise"].iloc[0] for x in draws]
     assert np.mean(flagged) == pytest.approx(0.05, abs=0.03)
+
+
+# ------------------------------------------------------------------- findings
+
+# Seed runs base, seed 2, seed 3 at mean + (0, +1, -1) · sd: their mean is the
+# base value and their standard deviation (ddof 1) exactly sd.
+_MEAN = {"psnr": 20.0, "d2_var_ratio": 1.2, "exkurt_median": 0.1, "abs_skew_median": 0.1,
+         "pass_share_sub500": 0.9, "ellipse2_error": 0.02}
+_SD = {"psnr": 0.1, "d2_var_ratio": 0.05, "exkurt_median": 0.05, "abs_skew_median": 0.02,
+       "pass_share_sub500": 0.02, "ellipse2_error": 0.005}
+# t(0.975, 2 df) = 4.303 (printed tables): one more run against the seed mean,
+# and a single run against another single run
+_T = 4.303
+_BOUND, _LAW_BOUND = _T * math.sqrt(1 + 1 / 3), _T * math.sqrt(2)
+_STRONG = {"d2_var_ratio": 10, "exkurt_median": 10, "abs_skew_median": 10}  # seed sds, away from normal
+
+
+def _sweep(*, psnr_untrained=12.0, untrained=None, uniform=None, kurt_mean=0.1,
+           latent=-3.0, with_uniform=True, with_factors=True):
+    """A fake sweep; ``untrained`` and ``uniform`` give shifts in seed sds per column."""
+    mean = {**_MEAN, "exkurt_median": kurt_mean}
+    rows = [("base", "base", "synthetic_normal", 0), ("seed 2", "seed", "synthetic_normal", 1),
+            ("seed 3", "seed", "synthetic_normal", -1), ("latent 8", "latent size", "synthetic_normal", 0),
+            ("batch norm", "batch norm", "synthetic_normal", 0.5)]
+    if with_uniform:
+        rows.append(("synthetic uniform", "data", "synthetic_uniform", 0))
+    rows.append(("untrained", "training", "synthetic_normal", 0))
+    shifts = {"untrained": untrained or {}, "synthetic uniform": uniform or {},
+              "latent 8": {"d2_var_ratio": latent}}
+    table = []
+    for name, group, ds, k in rows:
+        row = {"name": name, "group": group, "dataset": ds, "status": "done", "latent_dim": 16,
+               "n_images": 100, "seconds": 1.0, **{c: 0.5 for c in SUMMARY_COLUMNS}}
+        for c, m in mean.items():
+            row[c] = m + (k + shifts.get(name, {}).get(c, 0)) * _SD[c]
+        table.append(row)
+    table = pd.DataFrame(table)
+    table.loc[table["name"] == "untrained", "psnr"] = psnr_untrained
+    r2 = canonical = None
+    if with_factors:
+        r2 = pd.DataFrame({"hair_length": [0.9, 0.8], "skin_tone": [0.5, 0.6], "eye_size": [0.2, 0.1]},
+                          index=["base", "latent 8"])
+        canonical = {"base": np.array([0.95, 0.3]), "latent 8": np.array([0.9, 0.2])}
+    return SweepResult(table, {}, r2, canonical or {}, {})
+
+
+def _uniform_law(shift_sd):
+    """The share of the factors' kurtosis change (-1.2 for uniform factors) seen in z."""
+    return shift_sd * _SD["exkurt_median"] / -1.2
+
+
+TRAINING_CLEAR = "The trained networks therefore differ clearly from their initial state."
+TRAINING_BARELY = ("With less than 1 dB the trained networks of this build have barely left their "
+                   "initial state, so this comparison says little about training.")
+LAW_DILUTED = ("the encoder's sums dilute the factors' law rather than pass it on, so a "
+               "normal-looking cloud does not require normal factors.")
+LAW_REACHES = ("much of the factors' law reaches z, so the data's distribution is part of what "
+               "shapes the cloud.")
+LAW_UNSURE = ("within two such deviations the seed noise does not say whether less or more than "
+              "half of the factors' law reaches z.")
+SERIES = ("Measured against the seed noise, this sweep {}, and it {} find the law of the "
+          "generating factors in z beyond the seed noise.")
+BOTH = "Training and the factor law both matter, so the architecture alone does not explain the shape."
+TRAINING_ONLY = "Training matters here; the factor law does not reach z measurably."
+LAW_ONLY = "The factor law reaches z, so the data are part of the answer."
+BARELY = "With networks this barely trained, the sweep cannot tell the explanations apart."
+NOTHING = ("Neither training nor the factor law shows a clear effect, which leaves the architectural "
+           "explanation standing: every latent component sums many convolutional features, before "
+           "training as after, and such sums are close to normal whatever the law of their terms.")
+
+
+def _beyond_by_hand(sweep):
+    """Count (variant, measure) pairs outside the prediction bound, and those farther from normal."""
+    t = sweep.table.set_index("name")
+    seeds = t[t["group"].isin(["base", "seed"])]
+    beyond = far = 0
+    for name, row in t[~t["group"].isin(["base", "seed"])].iterrows():
+        for c in FOCUS:
+            m, s = seeds[c].mean(), seeds[c].std(ddof=1)
+            if abs(row[c] - m) / s > _BOUND:
+                beyond += 1
+                far += abs(row[c] - E.NORMAL_VALUES[c]) > abs(m - E.NORMAL_VALUES[c])
+    return beyond, far
+
+
+def test_findings_strong_training_effect():
+    sweep = _sweep(untrained=_STRONG, uniform={"exkurt_median": -2})
+    f = findings(sweep, seed=0)
+    assert f.psnr_gain == pytest.approx(20.0 - 12.0)
+    assert not f.barely_trained
+    # untrained: 10 seed sds on three of the five measures, all away from normal
+    assert f.u_far == 3 and f.training_matters
+    assert (f.n_beyond, f.n_far) == _beyond_by_hand(sweep) == (3, 3)
+    assert f.u_d2.value == pytest.approx(1.2 + 10 * 0.05)
+    assert f.u_d2.reference == pytest.approx(1.2) and f.u_d2.in_seed_sd == pytest.approx(10.0)
+    assert f.u_d2.verdict == "farther from normal, beyond the seed noise"
+    assert f.u_kurt.in_seed_sd == pytest.approx(10.0)
+    assert f.bn_d2.in_seed_sd == pytest.approx(0.5) and f.bn_d2.verdict == "within the seed noise"
+    assert not f.law_matters
+    assert f.training_sentence == TRAINING_CLEAR
+    assert f.series_sentence == SERIES.format("supports the part about training", "does not")
+    assert f.conclusion_sentence == TRAINING_ONLY
+    assert f.bound == pytest.approx(_BOUND, rel=1e-3) and f.n_seeds == 3 and f.n_seed_runs == 3
+    # two of the five measures are no majority
+    two = findings(_sweep(untrained={"d2_var_ratio": 10, "exkurt_median": 10}), seed=0)
+    assert two.u_far == 2 and not two.training_matters and two.conclusion_sentence == NOTHING
+
+
+def test_findings_factor_law_reaching_z():
+    sweep = _sweep(uniform={"exkurt_median": -20, "d2_var_ratio": -1})
+    f = findings(sweep, seed=0)
+    # the uniform variant against the normal-factor one, a single run each
+    assert f.uni.reference == pytest.approx(0.1) and f.uni.value == pytest.approx(0.1 - 20 * 0.05)
+    assert f.uni.bound == pytest.approx(_LAW_BOUND, rel=1e-3)
+    assert f.uni.verdict == "farther from normal, beyond the seed noise"
+    assert f.uni_d2.value == pytest.approx(1.2 - 0.05) and f.uni_d2.verdict == "within the seed noise"
+    assert f.law_matters and not f.training_matters
+    # uniform factors: excess kurtosis -6/5 (closed form)
+    assert f.uniform_kurt == pytest.approx(-1.2, abs=0.05)
+    assert f.inherited == pytest.approx(_uniform_law(-20), rel=0.05)
+    assert f.inherited_sd == pytest.approx(0.05 * math.sqrt(2) / 1.2, rel=0.05)
+    assert f.law_sentence == LAW_REACHES
+    assert f.series_sentence == SERIES.format("does not support the part about training", "does")
+    assert f.conclusion_sentence == LAW_ONLY
+    both = findings(_sweep(untrained=_STRONG, uniform={"exkurt_median": -20}), seed=0)
+    assert both.training_matters and both.law_matters and both.conclusion_sentence == BOTH
+
+
+def test_findings_barely_trained():
+    # kurtosis 1.0 in the seed runs, 0.4 with uniform factors: beyond the noise
+    # but closer to normal, so the law does not "matter"; half of it inherited
+    sweep = _sweep(psnr_untrained=19.5, untrained=_STRONG, kurt_mean=1.0,
+                   uniform={"exkurt_median": -12})
+    f = findings(sweep, seed=0)
+    assert f.psnr_gain == pytest.approx(0.5) and f.barely_trained
+    assert f.training_matters  # a clear effect, but of networks that barely trained
+    assert f.uni.verdict == "closer to normal, beyond the seed noise" and not f.law_matters
+    assert f.inherited == pytest.approx(0.5, abs=0.03)
+    assert f.law_sentence == LAW_UNSURE
+    assert f.training_sentence == TRAINING_BARELY
+    assert f.series_sentence == SERIES.format(
+        "cannot test the part about training (its networks barely trained)", "does not")
+    assert f.conclusion_sentence == BARELY
+    assert findings(sweep, seed=0, psnr_tol=0.4).conclusion_sentence == TRAINING_ONLY
+
+
+def test_findings_nothing_beyond_the_noise():
+    sweep = _sweep(untrained={c: 2 for c in FOCUS}, uniform={"exkurt_median": -3})
+    f = findings(sweep, seed=0)
+    assert (f.n_beyond, f.n_far, f.u_far) == (0, 0, 0) == (*_beyond_by_hand(sweep), 0)
+    assert not (f.barely_trained or f.training_matters or f.law_matters)
+    assert f.inherited + 2 * f.inherited_sd < 0.5 and f.law_sentence == LAW_DILUTED
+    assert f.series_sentence == SERIES.format("does not support the part about training", "does not")
+    assert f.conclusion_sentence == NOTHING
+    assert f.latent_d2_text == "latent 8: -3.0"
+    # the effects table: variants as rows, the focus measures as columns
+    fx = f.effects_table
+    assert list(fx.columns) == list(FOCUS)
+    assert list(fx.index) == ["latent 8", "batch norm", "synthetic uniform", "untrained"]
+    np.testing.assert_allclose(fx.loc["untrained"], 2.0)
+    assert fx.loc["synthetic uniform", "exkurt_median"] == pytest.approx(-3.0)
+
+
+def test_findings_factor_recovery():
+    f = findings(_sweep(), seed=0, r2_good=0.5)
+    assert f.r2.name == "base" and len(f.r2) == 3
+    assert f.recovered == ["hair length"]  # R² of exactly r2_good does not count
+    assert f.not_recovered == ["skin tone", "eye size"]
+    assert f.recovered_text == "hair length" and f.not_recovered_text == "skin tone, eye size"
+    assert f.top_canonical == 0.95
+    assert findings(_sweep(), seed=0, r2_good=0.95).recovered_text == "none"
+
+
+def test_findings_without_the_optional_variants():
+    t = _sweep(with_uniform=False, with_factors=False).table
+    f = findings(SweepResult(t[t["name"] != "latent 8"], {}, None, {}, {}), seed=0)
+    assert f.uni.verdict == "did not run" and np.isnan(f.uni.value) and not f.law_matters
+    assert f.r2 is None and f.recovered_text == "none" and np.isnan(f.top_canonical)
+    assert f.latent_d2_text == "nothing (none ran)"
+    assert f.n_variants == 5 and f.n_skipped == 0
+
+
+def test_table_groups_show_every_summary_number_once():
+    assert sorted(NORMALITY + SHAPE) == sorted(SUMMARY_COLUMNS)
+    assert not set(DESIGN) & set(SUMMARY_COLUMNS)
+    assert set(FOCUS) <= set(E.NORMAL_VALUES)
+
+
+def test_pretty_rounds_and_spaces_the_column_names():
+    frame = pd.DataFrame({"d2_var_ratio": [1.23456], "n": [2.0]}).rename_axis(columns="column")
+    out = pretty(frame, 2)
+    assert list(out.columns) == ["d2 var ratio", "n"] and out.columns.name is None
+    assert out.iloc[0, 0] == 1.23
+    assert list(frame.columns) == ["d2_var_ratio", "n"]  # the input is left alone
 
 
 # ----------------------------------------------------------------- end to end
