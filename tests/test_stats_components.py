@@ -103,3 +103,25 @@ def test_threads_give_identical_results(rng):
     b = lst.fit_components(z, n_jobs=2)
     np.testing.assert_array_equal(a.mu, b.mu)
     np.testing.assert_array_equal(a.median, b.median)
+
+
+def test_top_table_lists_the_widest_fits_with_their_errors(rng):
+    z = rng.normal(size=(20_000, 4)) * np.array([0.5, 2.0, 1.0, 1.5])
+    fits = lst.fit_components(z)
+    t = fits.top_table(3)
+    assert list(t.index) == [1, 3, 2]  # widest first, by construction of z
+    f = fits.fit(3)
+    assert t.loc[3, "σ (fit)"] == f"{f.sigma:.3f}\u00a0±\u00a0{f.sigma_se:.3f}"
+    assert t.loc[3, "median"] == pytest.approx(np.median(z[:, 3]))
+    assert t.loc[3, "(μ − mean) / SE(μ)"] == pytest.approx((f.mu - z[:, 3].mean()) / f.mu_se)
+    # a symmetric component: fitted centre and mean agree within a few standard errors
+    assert (t["(μ − mean) / SE(μ)"].abs() < 4).all()
+
+
+def test_top_table_marks_failed_fits(rng):
+    z = np.column_stack([rng.normal(size=500), rng.normal(scale=0.01, size=500)])
+    with pytest.warns(RuntimeWarning, match="fit failed"):
+        fits = lst.fit_components(z, bin_width=0.25)
+    t = fits.top_table(2)
+    assert t.loc[1, "σ (fit)"] == "fit failed" and np.isnan(t.loc[1, "(μ − mean) / SE(μ)"])
+    assert list(t.index) == [0, 1]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from lsreport import stats as lst
 
@@ -52,6 +53,7 @@ def test_strongest_pairs_finds_planted_pairs(rng):
     assert np.all(pairs.i < pairs.j)
     df = pairs.to_frame()
     assert list(df.columns) == ["i", "j", "r"] and len(df) == 3
+    assert list(df.index) == [1, 2, 3] and df.loc[1, "r"] == pairs.r[0]
     assert len(lst.correlations(z).strongest_pairs(1000)) == 45
 
 
@@ -85,3 +87,18 @@ def test_linearity_flags_monotone_nonlinear_dependence(rng):
     res = lst.linearity_check(z, rng=rng)
     assert res.max_abs_deviation > 0.2  # Spearman ~1, Pearson far lower
     assert res.max_abs_deviation > 10 * res.noise_sd
+
+
+def test_deviation_noise_matches_simulated_normal_pairs(rng):
+    # independent truth: many bivariate normal samples, the spread of Spearman
+    # minus its normal-theory value; far below the spread of Spearman itself
+    n, reps = 400, 1500
+    devs = {0.0: [], 0.9: []}
+    for r, out in devs.items():
+        for _ in range(reps):
+            xy = rng.multivariate_normal([0, 0], [[1, r], [r, 1]], size=n)
+            p = np.corrcoef(xy.T)[0, 1]
+            out.append(stats.spearmanr(xy).statistic - 6 / np.pi * np.arcsin(p / 2))
+    res = lst.linearity_check(rng.normal(size=(n, 3)), rng=rng)
+    assert np.std(devs[0.0]) == pytest.approx(res.deviation_noise_sd, rel=0.08)
+    assert np.std(devs[0.9]) < res.deviation_noise_sd < 0.35 * res.noise_sd

@@ -100,3 +100,23 @@ def test_bad_ellipse_inputs(rng):
         lst.confidence_ellipse(xy[:, 0], xy[:50, 1])
     with pytest.raises(ValueError, match="perfectly correlated"):
         lst.confidence_ellipse(xy[:, 0], 3 * xy[:, 0] + 1)
+
+
+def test_coverage_table_flattens_groups_and_uses_the_2d_probabilities(rng):
+    xy = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], size=20_000)
+    z = np.column_stack([xy, rng.normal(size=20_000)])
+    a = lst.confidence_ellipses(z, (0, 1))
+    b = lst.confidence_ellipses(z, (0, 2), ks=(2.0,))
+
+    class Holder:  # anything with an `ellipses` attribute, like PairSummary
+        ellipses = b
+
+    df = lst.coverage_table([a, Holder()])
+    assert list(df["pair"]) == ["z[0], z[1]"] * 4 + ["z[0], z[2]"]
+    np.testing.assert_allclose(df["expected"], 1 - np.exp(-np.array([1, 4, 6.25, 9, 4]) / 2))
+    # the data are normal: measured within 4 binomial standard errors of expected
+    se = np.sqrt(df["expected"] * (1 - df["expected"]) / 20_000)
+    assert (df["difference"].abs() < 4 * se).all()
+    np.testing.assert_allclose(df["difference"], df["measured"] - df["expected"])
+    assert df.loc[0, "pearson_r"] == pytest.approx(np.corrcoef(xy.T)[0, 1])
+    assert len(lst.coverage_table(a[0])) == 1

@@ -105,3 +105,36 @@ def test_qq_data_thinned_keeps_extremes(rng):
 def test_qq_data_rejects_2d():
     with pytest.raises(ValueError, match="1-D"):
         lst.qq_data(np.zeros((10, 2)))
+
+
+def test_pass_share_table_counts_p_values_above_alpha(rng):
+    n = 3000
+    z = np.column_stack([rng.normal(size=n), rng.exponential(size=n), rng.normal(size=n)])
+    full = lst.normality_tests(z)
+    sub = lst.subsample_tests(z, rng=rng, sizes=(100, 400), n_repeats=4, alpha=0.05)
+    df = lst.pass_share_table(full, sub)
+    assert list(df.index) == [lst.TEST_NAMES[t] for t in lst.TESTS]
+    assert list(df.columns) == ["all 3,000 vectors", "subsamples of 100", "subsamples of 400",
+                                "expected if normal"]
+    # independent count: statsmodels' Anderson–Darling p-values on the full sample
+    ad = np.mean([normal_ad(z[:, j])[1] > 0.05 for j in range(3)])
+    assert df.loc["Anderson–Darling", "all 3,000 vectors"] == pytest.approx(ad)
+    np.testing.assert_allclose(df["subsamples of 400"], (sub.pvalues[:, 1] > 0.05).mean(axis=(1, 2)))
+    assert (df["expected if normal"] == 0.95).all()
+    with pytest.raises(ValueError, match="differs"):
+        lst.pass_share_table(full, sub, alpha=0.01)
+    assert list(lst.pass_share_table(full).columns) == ["all 3,000 vectors", "expected if normal"]
+
+
+def test_effect_size_se_matches_simulated_normal_samples(rng):
+    n = 40
+    x = rng.normal(size=(20_000, n))
+    se_skew, se_kurt = lst.effect_size_se(n)
+    assert np.std(stats.skew(x, axis=1)) == pytest.approx(se_skew, rel=0.03)
+    assert np.std(stats.kurtosis(x, axis=1)) == pytest.approx(se_kurt, rel=0.04)
+    # large n: the familiar sqrt(6/n) and sqrt(24/n)
+    big = lst.effect_size_se(10**6)
+    assert big[0] == pytest.approx(np.sqrt(6e-6), rel=1e-5)
+    assert big[1] == pytest.approx(np.sqrt(24e-6), rel=1e-4)
+    with pytest.raises(ValueError):
+        lst.effect_size_se(3)

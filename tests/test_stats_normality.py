@@ -131,3 +131,36 @@ def test_henze_zirkler_degenerates_in_high_dimension(rng):
     assert r.degenerate and np.isnan(r.pvalue).all() and np.isnan(r.share_rejected)
     with pytest.raises(ValueError, match="must exceed the dimension"):
         lst.henze_zirkler(rng.normal(size=(400, 150)), rng=rng, n_sub=100)
+
+
+def test_hz_null_spread_matches_simulated_statistics(rng):
+    import pingouin
+
+    n, d = 100, 3
+    hz = [pingouin.multivariate_normality(rng.normal(size=(n, d))).hz for _ in range(300)]
+    assert lst.hz_null_relative_sd(n, d) == pytest.approx(np.std(hz) / np.mean(hz), rel=0.15)
+    # the spread collapses below float64 resolution at the book's dimensions
+    assert lst.hz_null_relative_sd(500, 256) < 1e-12 < lst.hz_null_relative_sd(500, 20)
+    with pytest.raises(ValueError):
+        lst.hz_null_relative_sd(1, 3)
+
+
+def test_d2_variance_split_normal_cloud_has_no_dependence(rng):
+    z = rng.normal(size=(40_000, 6)) @ rng.normal(size=(6, 6)) + 3.0
+    s = lst.d2_variance_split(z, lst.fit_pca(z))
+    assert s.var_d2 == pytest.approx(lst.mahalanobis_chi2(z).var_d2, rel=1e-9)
+    assert s.var_marginal == pytest.approx(2 * 6, rel=0.06)  # 2 per normal axis
+    assert abs(s.mean_square_correlation) < 0.02
+    assert s.var_marginal + s.var_dependence == pytest.approx(s.var_d2)
+
+
+def test_d2_variance_split_finds_the_scale_mixture_of_a_multivariate_t(rng):
+    # closed form for a multivariate t with nu dof: corr(w_k², w_l²) = 1 / (nu - 1),
+    # var(w_k²) = 3 (nu - 2) / (nu - 4) - 1
+    nu, d = 14, 6
+    z = _mvt(rng, 200_000, d, nu) @ rng.normal(size=(d, d))
+    s = lst.d2_variance_split(z, lst.fit_pca(z))
+    assert s.mean_square_correlation == pytest.approx(1 / (nu - 1), rel=0.2)
+    assert s.var_marginal / d == pytest.approx(3 * (nu - 2) / (nu - 4) - 1, rel=0.1)
+    cov, var = 2 / (nu - 4), 3 * (nu - 2) / (nu - 4) - 1
+    assert s.dependence_share == pytest.approx(d * (d - 1) * cov / (d * var + d * (d - 1) * cov), rel=0.2)

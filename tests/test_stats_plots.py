@@ -121,3 +121,68 @@ def test_every_exported_plot_returns_axes():
     assert set(ps.__all__) >= {"plot_component_histogram", "plot_qq", "plot_correlation_heatmap",
                                "plot_abs_r_distribution", "plot_pair", "plot_pca_spectrum",
                                "plot_mahalanobis_qq", "plot_radius_histograms", "ellipse_patch"}
+
+
+def test_fit_r2_histogram_counts_converged_fits(res):
+    fig, ax = _one_axes()
+    ps.plot_fit_r2(res.components, ax=ax)
+    _check(ax, fig, 1)
+    assert sum(p.get_height() for p in ax.patches) == res.components.converged.sum()
+    assert f"{np.median(res.components.r_squared):.4f}" in " ".join(
+        t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_effect_sizes_scatter_and_normal_band(res):
+    fig, ax = _one_axes()
+    ps.plot_effect_sizes(res.goodness, ax=ax)
+    ps.plot_effect_sizes(res.pc_goodness, ax=ax, label="PCs", reference=False)
+    _check(ax, fig, 1)
+    pts = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(pts[:, 0], res.goodness.skewness)
+    np.testing.assert_allclose(pts[:, 1], res.goodness.excess_kurtosis)
+    band = ax.patches[1]  # ±2 s.d. of a normal sample: 4 * sqrt(6/n) wide (closed form, large n)
+    assert band.get_width() == pytest.approx(4 * np.sqrt(6 / res.n_samples), rel=0.01)
+    assert len(ax.patches) == 2 and len(ax.collections) == 2  # no second reference
+
+
+def test_linearity_plot_shows_deviation_from_the_normal_relation(res):
+    fig, ax = _one_axes()
+    ps.plot_linearity(res.linearity, ax=ax)
+    _check(ax, fig, 1)
+    pts = ax.collections[-1].get_offsets()
+    lin = res.linearity
+    np.testing.assert_allclose(pts[:, 1], lin.spearman - 6 / np.pi * np.arcsin(lin.pearson / 2))
+
+
+def test_pair_plot_axis_labels(res):
+    fig, ax = _one_axes()
+    ps.plot_pair(res.pairs[0], ax=ax, labels=("PC 1", "PC 2"))
+    assert ax.get_xlabel() == "PC 1" and ax.get_ylabel() == "PC 2" and ax.get_title().startswith("PC 1 and PC 2")
+
+
+def test_pairs_grid_one_panel_per_pair(res):
+    axes = ps.plot_pairs(list(res.pairs) * 3, ncols=2)
+    assert len(plt.get_fignums()) == 1 and axes.size == 4
+    assert [a.get_visible() for a in axes] == [True, True, True, False]
+    i, j = res.pairs[0].pair
+    assert axes[2].get_xlabel() == f"z[{i}]"
+    fig, given = plt.subplots(1, 2)
+    with pytest.raises(ValueError, match="need 3 axes"):
+        ps.plot_pairs(list(res.pairs) * 3, axes=given)
+
+
+def test_effect_sizes_view_holds_every_point_of_both_sets(res):
+    fig, ax = _one_axes()
+    ps.plot_effect_sizes(res.goodness, ax=ax)
+    ps.plot_effect_sizes(res.pc_goodness, ax=ax, reference=False)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    for g in (res.goodness, res.pc_goodness):
+        assert x0 < g.skewness.min() and g.skewness.max() < x1
+        assert y0 < g.excess_kurtosis.min() and g.excess_kurtosis.max() < y1
+
+
+def test_abs_r_histogram_log_axis_keeps_the_counts(res):
+    fig, ax = _one_axes()
+    ps.plot_abs_r_distribution(res.correlation, ax=ax, log=True)
+    assert ax.get_yscale() == "log"
+    assert sum(p.get_height() for p in ax.patches) == res.correlation.offdiagonal().size

@@ -15,18 +15,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "ellipse_patch",
     "plot_component_histogram",
     "plot_component_histograms",
+    "plot_fit_r2",
+    "plot_effect_sizes",
     "plot_qq",
     "plot_subsample_pass_shares",
     "plot_correlation_heatmap",
     "plot_abs_r_distribution",
+    "plot_linearity",
     "plot_kde_contours",
     "plot_ellipses",
     "plot_pair",
+    "plot_pairs",
     "plot_pca_spectrum",
     "plot_mahalanobis_qq",
     "plot_radius_histograms",
@@ -160,6 +165,103 @@ def plot_component_histograms(
     return axes
 
 
+def plot_fit_r2(fits, *, ax: Axes | None = None, bins: int = 40) -> Axes:
+    """Histogram of the R² of the Gaussian fits over all components.
+
+    Parameters
+    ----------
+    fits : ComponentFits
+        The fits; components whose fit failed are left out (and counted in
+        the legend).
+    ax : Axes, optional
+        Default: the current axes.
+    bins : int, default 40
+        Histogram bins.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax)
+    r2 = fits.r_squared[fits.converged & np.isfinite(fits.r_squared)]
+    n_failed = len(fits) - r2.size
+    label = f"{r2.size} components" + (f" ({n_failed} fits failed, not shown)" if n_failed else "")
+    if r2.size:
+        ax.hist(r2, bins=bins, color="#8da0cb", edgecolor="white", linewidth=0.3, label=label)
+        med = float(np.median(r2))
+        ax.axvline(med, color="k", ls="--", lw=1.2, label=f"median R² = {med:.4f}")
+    ax.set_xlabel("R² of the Gaussian fit to the component's histogram")
+    ax.set_ylabel("number of components")
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="small", frameon=False, loc="upper left")
+    return ax
+
+
+def plot_effect_sizes(
+    goodness,
+    *,
+    ax: Axes | None = None,
+    label: str | None = None,
+    color: str = "#1f77b4",
+    reference: bool = True,
+) -> Axes:
+    """Skewness against excess kurtosis, one point per component.
+
+    Parameters
+    ----------
+    goodness : GoodnessResult
+        From :func:`lsreport.stats.normality_tests`.
+    ax : Axes, optional
+        Default: the current axes.
+    label : str, optional
+        Legend label of the points (default "components").
+    color : str
+        Colour of the points.
+    reference : bool, default True
+        Mark the normal point (0, 0), the band of ±2 sampling standard
+        deviations of both statistics for a normal sample of this size
+        (:func:`lsreport.stats.effect_size_se`), and the rule-of-thumb box
+        |skewness| < 0.5, |excess kurtosis| < 1. Pass False when drawing a
+        second set into the same axes.
+
+    Returns
+    -------
+    Axes
+    """
+    from matplotlib.patches import Rectangle
+
+    from lsreport.stats.goodness import effect_size_se
+
+    ax = _ax(ax)
+    ses, sek = effect_size_se(goodness.n_samples)
+    if reference:
+        ax.add_patch(Rectangle((-0.5, -1.0), 1.0, 2.0, fill=False, ls="--", lw=1, ec="0.4",
+                               label="|skewness| < 0.5, |excess kurtosis| < 1"))
+        ax.add_patch(Rectangle((-2 * ses, -2 * sek), 4 * ses, 4 * sek, fc="#d62728", alpha=0.35, ec="none",
+                               label=f"±2 s.d. of a normal sample of n = {goodness.n_samples:,}"))
+        ax.plot([0], [0], "+", color="k", ms=10, mew=1.5, label="normal distribution")
+    ax.scatter(goodness.skewness, goodness.excess_kurtosis, s=10, color=color, alpha=0.7, linewidths=0,
+               label=label or f"{goodness.skewness.size} components")
+    # zoom to the data and the normal band (the rule-of-thumb box may then be
+    # partly outside: with large n the interesting scale is the band's)
+    x = np.concatenate([goodness.skewness, [-2 * ses, 2 * ses]])
+    y = np.concatenate([goodness.excess_kurtosis, [-2 * sek, 2 * sek]])
+    lo = np.array([x.min(), y.min()])
+    hi = np.array([x.max(), y.max()])
+    pad = 0.08 * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    if not reference:  # a second set: keep what the first one showed
+        lo = np.minimum(lo, [ax.get_xlim()[0], ax.get_ylim()[0]])
+        hi = np.maximum(hi, [ax.get_xlim()[1], ax.get_ylim()[1]])
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("skewness")
+    ax.set_ylabel("excess kurtosis")
+    ax.legend(fontsize="small", frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    return ax
+
+
 # --------------------------------------------------------------------------- goodness
 
 
@@ -281,7 +383,9 @@ def plot_correlation_heatmap(
     return ax
 
 
-def plot_abs_r_distribution(corr, *, ax: Axes | None = None, bins: int = 60, alpha: float = 0.05) -> Axes:
+def plot_abs_r_distribution(
+    corr, *, ax: Axes | None = None, bins: int = 60, alpha: float = 0.05, log: bool = False
+) -> Axes:
     """Histogram of the off-diagonal ``|r|`` with the noise references.
 
     Parameters
@@ -294,6 +398,9 @@ def plot_abs_r_distribution(corr, *, ax: Axes | None = None, bins: int = 60, alp
         Histogram bins.
     alpha : float, default 0.05
         Level of the marked critical ``|r|``.
+    log : bool, default False
+        Logarithmic count axis, so that a few strong pairs among many weak
+        ones stay visible.
 
     Returns
     -------
@@ -307,9 +414,40 @@ def plot_abs_r_distribution(corr, *, ax: Axes | None = None, bins: int = 60, alp
     ax.axvline(s.noise_mean, color="k", ls=":", lw=1.2, label=f"mean |r| if independent ({s.noise_mean:.3f})")
     ax.axvline(s.critical_r, color="#d62728", ls="--", lw=1.2,
                label=f"critical |r| at α={alpha:g} ({s.critical_r:.3f})")
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("|Pearson r| between two components")
     ax.set_ylabel("number of pairs")
     ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_linearity(lin, *, ax: Axes | None = None) -> Axes:
+    """Spearman's coefficient minus its bivariate-normal value, against Pearson's.
+
+    Parameters
+    ----------
+    lin : LinearityResult
+        From :func:`lsreport.stats.linearity_check`.
+    ax : Axes, optional
+        Default: the current axes.
+
+    Returns
+    -------
+    Axes
+        Points at ``(r, rho_s - (6/pi) arcsin(r/2))``, one per pair, with the
+        band of ±2 sampling standard deviations of that difference for an
+        independent normal pair (``LinearityResult.deviation_noise_sd``).
+    """
+    ax = _ax(ax)
+    band = 2 * lin.deviation_noise_sd
+    ax.axhspan(-band, band, color="0.85", label=f"±2 s.d. for a normal pair (n = {lin.n_sub:,})")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.scatter(lin.pearson, lin.deviation, s=4, color="#1b9e77", alpha=0.5, linewidths=0, rasterized=True,
+               label=f"{lin.pearson.size:,} pairs, max |deviation| = {lin.max_abs_deviation:.3f}")
+    ax.set_xlabel("Pearson r of a pair")
+    ax.set_ylabel("Spearman ρ − (6/π) arcsin(r/2)")
+    ax.legend(fontsize="small", frameon=False, loc="upper left")
     return ax
 
 
@@ -399,6 +537,7 @@ def plot_pair(
     show_points: bool = True,
     show_kde: bool = True,
     show_ellipses: bool = True,
+    labels: tuple[str, str] | None = None,
 ) -> Axes:
     """Scatter, KDE probability contours and confidence ellipses of a pair.
 
@@ -412,6 +551,9 @@ def plot_pair(
         KDE contour masses (default 1-, 2-, 3-sigma masses).
     show_points, show_kde, show_ellipses : bool
         Layers to draw.
+    labels : (str, str), optional
+        Names of the two axes; default ``z[i]`` and ``z[j]`` (pass e.g.
+        ``("PC 1", "PC 2")`` for principal-component scores).
 
     Returns
     -------
@@ -421,8 +563,8 @@ def plot_pair(
     i, j = summary.pair
     if show_points:
         p = summary.points
-        ax.scatter(p[:, 0], p[:, 1], s=2, c="0.55", alpha=0.25, linewidths=0, rasterized=True,
-                   label=f"{p.shape[0]} latent vectors")
+        ax.scatter(p[:, 0], p[:, 1], s=3, c="0.5", alpha=0.3, linewidths=0, rasterized=True,
+                   label=f"{p.shape[0]:,} latent vectors (random subset)")
     if show_kde:
         plot_kde_contours(summary.kde, ax=ax, masses=masses)
     if show_ellipses:
@@ -430,11 +572,61 @@ def plot_pair(
     g = summary.kde
     ax.set_xlim(g.x[0], g.x[-1])
     ax.set_ylim(g.y[0], g.y[-1])
-    ax.set_xlabel(f"z[{i}]")
-    ax.set_ylabel(f"z[{j}]")
-    ax.set_title(f"components {i} and {j}: Pearson r = {summary.r:.3f}", fontsize="medium")
-    ax.legend(fontsize="x-small", frameon=True, framealpha=0.9, loc="upper left", markerscale=4)
+    xl, yl = labels if labels is not None else (f"z[{i}]", f"z[{j}]")
+    ax.set_xlabel(xl)
+    ax.set_ylabel(yl)
+    ax.set_title(f"{xl} and {yl}: Pearson r = {summary.r:.3f}", fontsize="medium")
+    # outside the axes: inside, eight entries would cover the cloud
+    ax.legend(fontsize="small", frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5), markerscale=4)
     return ax
+
+
+def plot_pairs(
+    summaries,
+    *,
+    axes=None,
+    ncols: int = 1,
+    panel_size: tuple[float, float] = (7.2, 4.4),
+    **kwargs,
+):
+    """:func:`plot_pair` for several pairs, one panel each.
+
+    Parameters
+    ----------
+    summaries : sequence of PairSummary
+        E.g. ``LatentAnalysis.pairs``.
+    axes : array of Axes, optional
+        At least ``len(summaries)`` axes. If omitted, a new figure is
+        created (like :func:`plot_component_histograms`, the only other
+        function here that makes one).
+    ncols : int, default 1
+        Columns of the new figure (each panel's legend sits to its right).
+    panel_size : (float, float)
+        Size of one panel in inches for the new figure, legend included.
+    **kwargs
+        Passed to :func:`plot_pair`.
+
+    Returns
+    -------
+    ndarray of Axes
+        The axes, flattened; unused ones are hidden.
+    """
+    summaries = list(summaries)
+    if not summaries:
+        raise ValueError("no pairs to draw.")
+    if axes is None:
+        ncols = min(ncols, len(summaries))
+        nrows = -(-len(summaries) // ncols)
+        _, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                               squeeze=False, layout="constrained")
+    axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+    if axes.size < len(summaries):
+        raise ValueError(f"need {len(summaries)} axes; got {axes.size}.")
+    for ax, summary in zip(axes, summaries):
+        plot_pair(summary, ax=ax, **kwargs)
+    for ax in axes[len(summaries):]:
+        ax.set_visible(False)
+    return axes
 
 
 # --------------------------------------------------------------------------- PCA and normality

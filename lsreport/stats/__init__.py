@@ -11,7 +11,8 @@ per question:
 * :mod:`.pca` — covariance, eigen-decomposition, whitening;
 * :mod:`.normality` — Mahalanobis distances vs chi2, Mardia, Henze–Zirkler;
 * :mod:`.geometry` — centre, radii, uniform box samples vs the cloud;
-* :mod:`.analysis` — :func:`analyse`, everything in one call.
+* :mod:`.analysis` — :func:`analyse`, everything in one call;
+* :mod:`.verdict` — words for the text, computed from the numbers.
 
 References
 ----------
@@ -28,6 +29,7 @@ from . import goodness as _goodness
 from . import kde as _kde
 from . import normality as _normality
 from . import pca as _pca
+from . import verdict as _verdict
 from .analysis import *  # noqa: F401,F403
 from .components import *  # noqa: F401,F403
 from .correlation import *  # noqa: F401,F403
@@ -37,10 +39,11 @@ from .goodness import *  # noqa: F401,F403
 from .kde import *  # noqa: F401,F403
 from .normality import *  # noqa: F401,F403
 from .pca import *  # noqa: F401,F403
+from .verdict import *  # noqa: F401,F403
 
 __all__ = [
     name
     for _mod in (_analysis, _components, _correlation, _ellipses, _geometry,
-                 _goodness, _kde, _normality, _pca)
+                 _goodness, _kde, _normality, _pca, _verdict)
     for name in _mod.__all__
 ]

@@ -273,6 +273,40 @@ class ComponentFits:
         df["rank"] = rank
         return df.set_index("component")
 
+    def top_table(self, n: int = 8):
+        """The ``n`` widest components as a table for the text.
+
+        Columns: the fitted amplitude, centre and width as
+        ``"value ± standard error"`` strings (non-breaking spaces, so a cell
+        does not wrap), R², the sample mean and median,
+        and ``(mu - mean) / mu_se``, the gap between the fitted centre and the
+        sample mean in standard errors of the centre (large values: the
+        histogram's peak is not where its mean is, a sign of skewness).
+        Components whose fit failed (ranked last) read "fit failed".
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by component, widest first.
+        """
+        import pandas as pd
+
+        rows = []
+        for c in self.dominant(n):
+            f = self.fit(int(c))
+            ok = f.converged
+            rows.append({
+                "component": int(c),
+                "amplitude": f"{f.amplitude:,.0f}\u00a0±\u00a0{f.amplitude_se:,.0f}" if ok else "fit failed",
+                "μ (fit)": f"{f.mu:.3f}\u00a0±\u00a0{f.mu_se:.3f}" if ok else "fit failed",
+                "σ (fit)": f"{f.sigma:.3f}\u00a0±\u00a0{f.sigma_se:.3f}" if ok else "fit failed",
+                "R²": f.r_squared,
+                "mean": f.mean,
+                "median": f.median,
+                "(μ − mean) / SE(μ)": (f.mu - f.mean) / f.mu_se if ok and f.mu_se > 0 else np.nan,
+            })
+        return pd.DataFrame(rows).set_index("component")
+
 
 def _fit_one(h: Histogram, mean: float, std: float, weighting: str):
     x = h.centers

@@ -79,10 +79,11 @@ class PairTable:
         return list(zip(self.i.tolist(), self.j.tolist()))
 
     def to_frame(self):
-        """The table as a :class:`pandas.DataFrame` with columns i, j, r."""
+        """The table as a :class:`pandas.DataFrame` with columns i, j, r, indexed by rank (1 = strongest)."""
         import pandas as pd
 
-        return pd.DataFrame({"i": self.i, "j": self.j, "r": self.r})
+        return pd.DataFrame({"i": self.i, "j": self.j, "r": self.r},
+                            index=pd.RangeIndex(1, len(self) + 1, name="rank"))
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,20 @@ class LinearityResult:
         """Approximate sampling s.d. of a Spearman coefficient near 0, ``1.06 / sqrt(n - 1)``."""
         return float(1.06 / np.sqrt(self.n_sub - 1))
 
+    @property
+    def deviation_noise_sd(self) -> float:
+        """Sampling s.d. of ``deviation`` for an independent normal pair, ``sqrt((1 - 9/pi²) / (n - 1))``.
+
+        Spearman's and Pearson's coefficients of one sample are strongly
+        correlated (asymptotically ``3/pi`` for a normal pair), so their
+        difference scatters far less than either: about 0.3 of
+        :attr:`noise_sd`. This is the scale against which ``deviation`` must
+        be read. For correlated normal pairs the spread is smaller still (it
+        vanishes as ``|r| -> 1``), so a band of ``±2`` of these is, if
+        anything, too wide.
+        """
+        return float(np.sqrt((1.0 - 9.0 / np.pi**2) / (self.n_sub - 1)))
+
 
 def linearity_check(z, *, rng: np.random.Generator, n_sub: int = 10_000) -> LinearityResult:
     """Compare Spearman and Pearson correlations against the normal relation.
@@ -309,7 +324,7 @@ def linearity_check(z, *, rng: np.random.Generator, n_sub: int = 10_000) -> Line
     -----
     For a bivariate normal with correlation ``r`` the population Spearman
     coefficient is ``(6 / pi) arcsin(r / 2)`` (Kendall & Stuart). Deviations
-    well beyond ``noise_sd`` mean monotone but non-linear dependence or
+    well beyond ``deviation_noise_sd`` mean monotone but non-linear dependence or
     non-normal joint distributions, i.e. Pearson's ``r`` does not tell the
     whole story for that pair.
 

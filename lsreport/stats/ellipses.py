@@ -39,6 +39,7 @@ __all__ = [
     "confidence_ellipse",
     "confidence_ellipses",
     "coverage_for_k",
+    "coverage_table",
     "k_for_coverage",
     "schelp_transform",
 ]
@@ -262,3 +263,45 @@ def confidence_ellipses(z, pair, *, ks=(1.0, 2.0, 2.5, 3.0), coverages=None) -> 
     xy, pair = pair_columns(z, pair)
     ks = np.atleast_1d(k_for_coverage(coverages)) if coverages is not None else np.atleast_1d(np.asarray(ks, dtype=float))
     return _ellipses(xy, ks, pair)
+
+
+def coverage_table(ellipses):
+    """Expected against measured coverage of confidence ellipses, one row each.
+
+    Parameters
+    ----------
+    ellipses : iterable
+        :class:`EllipseResult` objects, sequences of them, or objects with an
+        ``ellipses`` attribute (such as
+        :class:`~lsreport.stats.analysis.PairSummary`); nested groups are
+        flattened in order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pair``, ``pearson_r``, ``k``, ``expected``
+        (``1 - exp(-k**2 / 2)``, the bivariate-normal probability),
+        ``measured`` (share of points inside) and ``difference``.
+    """
+    import pandas as pd
+
+    flat = []
+
+    def walk(item):
+        if isinstance(item, EllipseResult):
+            flat.append(item)
+        elif hasattr(item, "ellipses"):
+            walk(item.ellipses)
+        else:
+            for sub in item:
+                walk(sub)
+
+    walk(ellipses)
+    return pd.DataFrame({
+        "pair": [f"z[{e.pair[0]}], z[{e.pair[1]}]" if e.pair is not None else "" for e in flat],
+        "pearson_r": [e.pearson for e in flat],
+        "k": [e.k for e in flat],
+        "expected": [e.coverage_expected for e in flat],
+        "measured": [e.coverage_measured for e in flat],
+        "difference": [e.coverage_difference for e in flat],
+    })

@@ -48,16 +48,22 @@ except ImportError:  # pragma: no cover - fall back to the public per-column cal
 
 __all__ = [
     "TESTS",
+    "TEST_NAMES",
     "GoodnessResult",
     "SubsampleGoodness",
     "QQData",
     "normality_tests",
     "subsample_tests",
     "qq_data",
+    "pass_share_table",
+    "effect_size_se",
 ]
 
 #: Names of the tests, in the order used by the arrays of the results.
 TESTS = ("lilliefors", "anderson_darling", "jarque_bera", "omnibus")
+#: Names of the tests for tables and legends.
+TEST_NAMES = {"lilliefors": "Lilliefors", "anderson_darling": "Anderson–Darling",
+              "jarque_bera": "Jarque–Bera", "omnibus": "D'Agostino–Pearson omnibus"}
 _COL_BLOCK = 32
 
 
@@ -501,3 +507,69 @@ def qq_data(x, *, n_points: int = 400, standardize: bool = True, label: str = ""
         samp = (samp - loc) / scale
     return QQData(theoretical=theo, sample=samp, loc=loc, scale=scale,
                   standardized=bool(standardize), label=label)
+
+
+def pass_share_table(full: GoodnessResult, sub: SubsampleGoodness | None = None, *, alpha: float | None = None):
+    """Share of components passing each test, on all vectors and on subsamples.
+
+    Parameters
+    ----------
+    full : GoodnessResult
+        Tests on the full sample (:func:`normality_tests`).
+    sub : SubsampleGoodness, optional
+        Tests on subsamples (:func:`subsample_tests`); one column per size.
+    alpha : float, optional
+        Significance level; default ``sub.alpha`` (or 0.05 without ``sub``).
+        Must equal ``sub.alpha`` when both are given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: tests (named as in :data:`TEST_NAMES`); columns: the full
+        sample, each subsample size, and ``1 - alpha``, the share expected if
+        every marginal were normal.
+    """
+    import pandas as pd
+
+    if alpha is None:
+        alpha = sub.alpha if sub is not None else 0.05
+    if sub is not None and not np.isclose(alpha, sub.alpha):
+        raise ValueError(f"alpha={alpha!r} differs from the subsample tests' alpha={sub.alpha!r}.")
+    shares = full.share_passing(alpha)
+    df = pd.DataFrame({f"all {full.n_samples:,} vectors": [shares[t] for t in TESTS]},
+                      index=[TEST_NAMES[t] for t in TESTS])
+    if sub is not None:
+        for b, size in enumerate(sub.sizes):
+            df[f"subsamples of {size:,}"] = sub.pass_share[:, b]
+    df["expected if normal"] = 1.0 - alpha
+    df.index.name = "test"
+    return df
+
+
+def effect_size_se(n: int) -> tuple[float, float]:
+    """Standard deviations of sample skewness and excess kurtosis of a normal sample.
+
+    Parameters
+    ----------
+    n : int
+        Sample size (at least 4).
+
+    Returns
+    -------
+    (float, float)
+        ``sqrt(6 (n-2) / ((n+1)(n+3)))`` for the skewness ``g1`` and
+        ``sqrt(24 n (n-2)(n-3) / ((n+1)^2 (n+3)(n+5)))`` for ``b2 - 3``,
+        the exact null moments behind D'Agostino's tests. A measured effect
+        many of these units away from 0 is not sampling noise.
+
+    References
+    ----------
+    .. [1] R. B. D'Agostino, A. Belanger, R. B. D'Agostino Jr., The American
+       Statistician 44 (1990) 316–321.
+    """
+    n = int(n)
+    if n < 4:
+        raise ValueError(f"n must be at least 4; got {n}.")
+    var_g1 = 6.0 * (n - 2) / ((n + 1) * (n + 3))
+    var_b2 = 24.0 * n * (n - 2) * (n - 3) / ((n + 1) ** 2 * (n + 3) * (n + 5))
+    return float(np.sqrt(var_g1)), float(np.sqrt(var_b2))

@@ -43,7 +43,7 @@ from ._validate import (
     check_rng,
     check_shrinkage,
 )
-from .pca import Moments, moments
+from .pca import Moments, PCAResult, moments
 
 __all__ = [
     "MahalanobisResult",
@@ -54,6 +54,9 @@ __all__ = [
     "mardia",
     "mardia_statistics",
     "henze_zirkler",
+    "hz_null_relative_sd",
+    "D2Split",
+    "d2_variance_split",
 ]
 
 _CORE_PROBS = (0.5, 0.9, 0.99, 0.999)
@@ -536,6 +539,35 @@ class HZResult:
         return float(np.mean(self.pvalue < self.alpha))
 
 
+def hz_null_relative_sd(n: int, d: int) -> float:
+    """Relative spread (s.d. / mean) of the Henze–Zirkler statistic under normality.
+
+    Parameters
+    ----------
+    n : int
+        Sample size.
+    d : int
+        Dimension.
+
+    Returns
+    -------
+    float
+        ``sqrt(var) / mean`` of the null distribution, from the moments that
+        Henze & Zirkler give and pingouin uses for its log-normal p-value.
+        Below about ``1e-12`` the statistic cannot be told from its mean in
+        float64 arithmetic and the test has no resolution (see
+        :func:`henze_zirkler`): this happens for ``d`` in the hundreds.
+
+    References
+    ----------
+    .. [1] N. Henze, B. Zirkler, Comm. Statist. Theory Methods 19 (1990)
+       3595–3617.
+    """
+    if int(n) < 2 or int(d) < 1:
+        raise ValueError(f"need n >= 2 and d >= 1; got n={n!r}, d={d!r}.")
+    return _hz_null_rel_sd(int(n), int(d))
+
+
 def _hz_null_rel_sd(n: int, p: int) -> float:
     # relative null s.d. of the HZ statistic, from the moments pingouin uses
     b = 1 / np.sqrt(2) * ((2 * p + 1) / 4) ** (1 / (p + 4)) * n ** (1 / (p + 4))
@@ -627,3 +659,105 @@ def henze_zirkler(
         pval = np.full_like(pval, np.nan)
     return HZResult(statistic=np.array(stat), pvalue=pval, n_sub=m, d=d,
                     alpha=float(alpha), degenerate=bool(degenerate))
+
+
+@dataclass(frozen=True)
+class D2Split:
+    """Where the variance of the squared Mahalanobis distances comes from.
+
+    With whitened principal-component scores ``w_k`` (unit variance,
+    uncorrelated), ``d² = Σ_k w_k²`` and
+    ``var(d²) = Σ_k var(w_k²) + Σ_{k≠l} cov(w_k², w_l²)``.
+
+    Attributes
+    ----------
+    d : int
+        Dimension.
+    var_d2 : float
+        Variance of ``d²`` (ddof=1).
+    var_marginal : float
+        ``Σ_k var(w_k²)``: the variance ``d²`` would have if the axes were
+        independent with their measured marginal distributions (``2 d`` if
+        they are also normal; each axis adds ``2 + excess kurtosis``).
+    var_dependence : float
+        ``Σ_{k≠l} cov(w_k², w_l²) = var_d2 - var_marginal``: the part due to
+        squared scores that move together (0 for a normal cloud, whose axes
+        are independent).
+    mean_square_correlation : float
+        ``var_dependence / Σ_{k≠l} sd(w_k²) sd(w_l²)``, the (s.d.-weighted)
+        mean correlation between the squared scores of two axes.
+    """
+
+    d: int
+    var_d2: float
+    var_marginal: float
+    var_dependence: float
+    mean_square_correlation: float
+
+    @property
+    def expected_normal(self) -> float:
+        """``2 d``, the variance of ``d²`` in a normal cloud."""
+        return 2.0 * self.d
+
+    @property
+    def dependence_share(self) -> float:
+        """``var_dependence / var_d2``."""
+        return self.var_dependence / self.var_d2
+
+
+def d2_variance_split(z, pca: PCAResult) -> D2Split:
+    """Split the variance of ``d²`` into single-axis and co-variation parts.
+
+    Parameters
+    ----------
+    z : array_like, shape (n, d)
+        Latent vectors (the sample ``pca`` was fitted to).
+    pca : PCAResult
+        Its principal components (:func:`lsreport.stats.fit_pca`).
+
+    Returns
+    -------
+    D2Split
+        The variance of ``d²``, the part its axes explain one by one, and the
+        part that comes from squared scores moving together.
+
+    Notes
+    -----
+    Heavy tails of ``d²`` can have two causes. Heavy-tailed but independent
+    axes add their excess kurtoses to ``var_marginal``. A *scale mixture* —
+    every vector is ``m + s g`` with ``g`` normal and a random scale ``s``,
+    as in a multivariate t distribution — keeps every projection elliptic
+    and its marginals only mildly heavy-tailed, but makes all squared scores
+    grow and shrink together: then ``var_dependence`` dominates. For a
+    multivariate t with ``nu`` degrees of freedom the correlation of two
+    squared scores is ``1 / (nu - 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lsreport.stats import fit_pca
+    >>> z = np.random.default_rng(0).normal(size=(20000, 4))
+    >>> s = d2_variance_split(z, fit_pca(z))
+    >>> abs(s.var_marginal / s.expected_normal - 1) < 0.1
+    True
+    """
+    z = check_latents(z)
+    n, d = z.shape
+    if pca.n_components != d:
+        raise ValueError(f"pca has {pca.n_components} components; z has {d}.")
+    s1 = np.zeros(d)  # Σ w², Σ w⁴ per axis
+    s2 = np.zeros(d)
+    d2 = np.empty(n)
+    for start in range(0, n, CHUNK_ROWS):
+        w2 = pca.transform(z[start : start + CHUNK_ROWS], whiten=True) ** 2
+        s1 += w2.sum(axis=0)
+        s2 += (w2 * w2).sum(axis=0)
+        d2[start : start + CHUNK_ROWS] = w2.sum(axis=1)
+    var_k = (s2 - s1**2 / n) / (n - 1)
+    var_d2 = float(d2.var(ddof=1))
+    var_marginal = float(var_k.sum())
+    sd = np.sqrt(var_k)
+    cross = float(sd.sum() ** 2 - var_k.sum())
+    dep = var_d2 - var_marginal
+    return D2Split(d=d, var_d2=var_d2, var_marginal=var_marginal, var_dependence=dep,
+                   mean_square_correlation=dep / cross if cross > 0 else float("nan"))
