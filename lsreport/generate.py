@@ -21,11 +21,36 @@ import pandas as pd
 from .artifacts import ArtifactData, ArtifactStore
 from .config import Config, section_hash
 
-__all__ = ["Generation", "generate", "generation_key", "fit_latent_models", "RECONSTRUCTIONS"]
+__all__ = [
+    "Generation",
+    "generate",
+    "generation_key",
+    "fit_latent_stats",
+    "fit_latent_models",
+    "sampler_groups",
+    "sampler_table",
+    "radius_table",
+    "metric_table",
+    "SetComparison",
+    "compare_sets",
+    "GenerationVerdict",
+    "generation_verdict",
+    "PathWalk",
+    "walk_paths",
+    "detection_by_region",
+    "RECONSTRUCTIONS",
+    "REAL",
+]
 
 STEP = "generation"
 #: Label of the reconstruction set in the tables.
 RECONSTRUCTIONS = "reconstructions"
+#: Label of the real test images in the metric table.
+REAL = "real (test)"
+#: Samplers that draw each component on its own, ignoring correlations.
+INDEPENDENT = ("cube", "intervals", "diagonal")
+#: Samplers that use the joint distribution (full covariance or mixture).
+JOINT = ("mvn", "ellipse", "gmm")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +104,41 @@ class Generation:
         ascending = METRICS[metric][1] != "higher"
         return df.sort_values("value", ascending=ascending)
 
+    def cell(self, image_set: str, metric: str, digits: int = 3) -> str:
+        """One metric as text: ``"value [ci_low, ci_high]"``."""
+        row = self.metrics[(self.metrics.image_set == image_set) & (self.metrics.metric == metric)]
+        if row.empty:
+            raise KeyError(f"no {metric!r} for {image_set!r}")
+        r = row.iloc[0]
+        return f"{r.value:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]"
+
+    def labels_of(self, *samplers: str) -> list:
+        """Labels of the sets drawn by the named samplers (registry names), in table order."""
+        return [lbl for lbl in self.labels if self.settings.get(lbl, {}).get("sampler") in samplers]
+
+    def image_sets(self, labels=None, *, n: int | None = None) -> dict:
+        """``{label: images}`` for some labels (default all), the first ``n`` of each."""
+        labels = self.labels if labels is None else list(labels)
+        return {lbl: self.images[lbl][:n] for lbl in labels}
+
+    def radii(self, stats, labels=None) -> dict:
+        """Mahalanobis radius of every decoded z-vector under ``stats``.
+
+        Parameters
+        ----------
+        stats : LatentStats
+            Statistics of the training latents (:func:`fit_latent_stats`).
+        labels : sequence of str, optional
+            Which sets; default all (samplers and reconstructions).
+
+        Returns
+        -------
+        dict
+            ``{label: radii}``.
+        """
+        labels = self.labels if labels is None else list(labels)
+        return {lbl: stats.mahalanobis(self.z[lbl]) for lbl in labels}
+
 
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")
@@ -93,11 +153,23 @@ def generation_key(cfg: Config, latents_key: str | None = None) -> str:
     return section_hash(cfg, ["sampling", "quality", "stats.bin_width", "run.seed"], latents_key)
 
 
+def fit_latent_stats(cfg: Config, z_train: np.ndarray):
+    """The :class:`~lsreport.sampling.LatentStats` the samplers draw from.
+
+    Cheap (moments, quantiles, histograms); chapters call it to measure
+    radii in the same frame as the generation step. The mixture of
+    :func:`fit_latent_models` is not refitted.
+    """
+    from .sampling import LatentStats
+
+    return LatentStats.fit(z_train, bin_width=cfg.stats.bin_width)
+
+
 def fit_latent_models(cfg: Config, z_train: np.ndarray):
     """The statistics every sampler draws from: ``(LatentStats, LatentGMM)``."""
-    from .sampling import LatentGMM, LatentStats
+    from .sampling import LatentGMM
 
-    stats = LatentStats.fit(z_train, bin_width=cfg.stats.bin_width)
+    stats = fit_latent_stats(cfg, z_train)
     n_comp = min(cfg.sampling.gmm_components, max(1, len(z_train) // 10))
     gmm = LatentGMM.fit(z_train, n_components=n_comp, seed=cfg.run.seed)
     return stats, gmm
@@ -191,3 +263,507 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
         key=key,
         meta=art.meta,
     )
+
+
+# --------------------------------------------------------------------- verdicts
+
+
+def sampler_groups(gen: Generation) -> dict[str, list[str]]:
+    """Sampler labels by what they use of the latent statistics.
+
+    Returns
+    -------
+    dict
+        ``{"independent": [...], "joint": [...]}`` in table order:
+        ``independent`` holds the samplers that draw every component on its
+        own (cube, intervals, diagonal normals), ``joint`` those that use
+        the correlations (full normal, ellipses, Gaussian mixture).
+        Labels whose sampler is in neither group are left out.
+    """
+    kind = {lbl: gen.settings.get(lbl, {}).get("sampler") for lbl in gen.labels}
+    return {
+        "independent": [lbl for lbl in gen.labels if kind[lbl] in INDEPENDENT],
+        "joint": [lbl for lbl in gen.labels if kind[lbl] in JOINT],
+    }
+
+
+def sampler_table(gen: Generation) -> pd.DataFrame:
+    """One row per sampler: its group, registry name, settings and a description."""
+    from .sampling import SAMPLERS
+
+    group = {lbl: g for g, lbls in sampler_groups(gen).items() for lbl in lbls}
+    rows = []
+    for lbl in gen.labels:
+        if lbl not in gen.settings:
+            continue
+        st = dict(gen.settings[lbl])
+        name = st.pop("sampler")
+        rows.append({"label": lbl, "group": group.get(lbl, ""), "sampler": name,
+                     "settings": ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                           for k, v in sorted(st.items())) or "-",
+                     "description": SAMPLERS[name].description if name in SAMPLERS else ""})
+    return pd.DataFrame(rows).set_index("label")
+
+
+def radius_table(gen: Generation, stats, *, band=(0.05, 0.95)) -> pd.DataFrame:
+    """Where each set's z-vectors lie relative to the shell of the real latents.
+
+    Parameters
+    ----------
+    gen : Generation
+    stats : LatentStats
+        Statistics of the training latents (:func:`fit_latent_stats`).
+    band : (float, float), default (0.05, 0.95)
+        Quantile levels of the real (test) latents' radii that delimit the
+        shell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the image sets and :data:`REAL`; columns ``median radius``,
+        ``share in shell`` (of vectors whose radius lies in the shell; about
+        ``band[1] - band[0]`` for the real latents) and ``median lies``
+        (``"inside"``, ``"on"`` or ``"outside"`` the shell). The shell's
+        radii are in ``attrs["shell"]``.
+    """
+    if not 0 <= band[0] < band[1] <= 1:
+        raise ValueError(f"band must be two increasing quantile levels in [0, 1]; got {band}")
+    ref = stats.mahalanobis(gen.reference_z)
+    lo, hi = np.quantile(ref, band)
+    rows = {}
+    for lbl, r in {**gen.radii(stats), REAL: ref}.items():
+        med = float(np.median(r))
+        rows[lbl] = {"median radius": med, "share in shell": float(np.mean((r >= lo) & (r <= hi))),
+                     "median lies": "inside" if med < lo else "outside" if med > hi else "on"}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "image_set"
+    out.attrs["shell"] = (float(lo), float(hi))
+    return out
+
+
+def metric_table(metrics: pd.DataFrame, keys=None, *, digits: int = 3) -> pd.DataFrame:
+    """The tidy metric table as one row per image set, readable headers.
+
+    Cells read ``value [ci_low, ci_high]``. Each header names the number of
+    images (or descriptors) that most sets of that column rest on; a cell
+    resting on another number ends with its own ``(n = ...)``.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        Columns ``image_set, metric, value, ci_low, ci_high, n``.
+    keys : sequence of str, optional
+        Which metrics, in this order; default all, in the order of
+        :data:`lsreport.quality.METRICS`.
+    digits : int, default 3
+        Significant digits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: image sets in table order; empty cells where a set lacks a
+        metric.
+    """
+    from .quality import METRICS
+
+    sets = list(dict.fromkeys(metrics.image_set))
+    present = list(dict.fromkeys(metrics.metric))
+    if keys is None:
+        keys = [k for k in METRICS if k in present] + [k for k in present if k not in METRICS]
+    cols = {}
+    for key in keys:
+        sub = metrics[metrics.metric == key].set_index("image_set")
+        if sub.empty:
+            raise KeyError(f"no metric {key!r} in the table")
+        common = int(sub.n.astype(int).mode().max())
+        label, better = METRICS.get(key, (key, ""))
+        arrow = {"higher": " (↑)", "lower": " (↓)", "closer to 1": " (→1)"}.get(better, "")
+        cells = {}
+        for name, r in sub.iterrows():
+            c = f"{r.value:.{digits}g} [{r.ci_low:.{digits}g}, {r.ci_high:.{digits}g}]"
+            cells[name] = c if int(r.n) == common else f"{c} (n = {int(r.n):,})"
+        cols[f"{label}{arrow}, n = {common:,}"] = cells
+    return pd.DataFrame(cols).reindex(sets).fillna("")
+
+
+@dataclass(frozen=True)
+class SetComparison:
+    """One metric of image set ``a`` against image set ``b``.
+
+    Attributes
+    ----------
+    metric, a, b : str
+    value_a, value_b : float
+        Point estimates.
+    ci_a, ci_b : (float, float)
+        Bootstrap confidence intervals.
+    n_a, n_b : int
+        Number of images (or descriptors) each value rests on.
+    """
+
+    metric: str
+    a: str
+    b: str
+    value_a: float
+    value_b: float
+    ci_a: tuple
+    ci_b: tuple
+    n_a: int
+    n_b: int
+
+    @property
+    def ratio(self) -> float:
+        """``value_a / value_b`` (NaN when ``value_b`` is 0)."""
+        return self.value_a / self.value_b if self.value_b else float("nan")
+
+    @property
+    def difference(self) -> float:
+        """``value_a - value_b``."""
+        return self.value_a - self.value_b
+
+    @property
+    def separated(self) -> bool:
+        """True when the two confidence intervals do not overlap."""
+        return bool(self.ci_a[0] > self.ci_b[1] or self.ci_b[0] > self.ci_a[1])
+
+    @property
+    def a_better(self) -> bool:
+        """Whether ``a``'s point estimate is better, in the metric's direction."""
+        from .quality import METRICS
+
+        better = METRICS.get(self.metric, ("", "lower"))[1]
+        if better == "higher":
+            return self.value_a > self.value_b
+        if better == "closer to 1":
+            return abs(self.value_a - 1) < abs(self.value_b - 1)
+        return self.value_a < self.value_b
+
+    @property
+    def clearly_better(self) -> bool:
+        """``a`` better and the confidence intervals apart."""
+        return self.a_better and self.separated
+
+    def words(self, better: str = "clearly better than", worse: str = "clearly worse than",
+              unclear: str = "not clearly different from") -> str:
+        """One of three phrases for the prose, chosen by :attr:`separated` and :attr:`a_better`."""
+        if not self.separated:
+            return unclear
+        return better if self.a_better else worse
+
+
+def compare_sets(metrics: pd.DataFrame, a: str, b: str, metric: str = "face_frechet") -> SetComparison:
+    """Compare two image sets on one metric of a tidy metric table.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        Columns ``image_set, metric, value, ci_low, ci_high, n``
+        (:attr:`Generation.metrics`).
+    a, b : str
+        Image-set labels.
+    metric : str, default "face_frechet"
+
+    Returns
+    -------
+    SetComparison
+
+    Raises
+    ------
+    KeyError
+        When either set lacks the metric.
+    """
+    rows = {}
+    for name in (a, b):
+        r = metrics[(metrics.image_set == name) & (metrics.metric == metric)]
+        if r.empty:
+            raise KeyError(f"no {metric!r} for {name!r}")
+        rows[name] = r.iloc[0]
+    ra, rb = rows[a], rows[b]
+    return SetComparison(metric, a, b, float(ra.value), float(rb.value),
+                         (float(ra.ci_low), float(ra.ci_high)), (float(rb.ci_low), float(rb.ci_high)),
+                         int(ra.n), int(rb.n))
+
+
+@dataclass(frozen=True)
+class GenerationVerdict:
+    """The comparisons the chapter on generation states, computed.
+
+    Build it with :func:`generation_verdict`.
+
+    Attributes
+    ----------
+    metric : str
+        The ranking metric.
+    best, worst : str
+        Best and worst sampler by :attr:`metric`.
+    best_vs_runner_up : SetComparison or None
+        The best sampler against the second best (None with one sampler).
+    best_vs_worst : SetComparison
+    detection : SetComparison
+        Detection rate of :attr:`best` against the reconstructions'.
+    frechet : SetComparison
+        Face Fréchet distance of :attr:`best` against the reconstructions'.
+    frechet_factor : float
+        Target: the best distance within this multiple of the reconstructions'.
+    best_detection : str
+        The sampler with the highest detection rate.
+    real_detection : float
+        Detection rate of the real test images (NaN if not measured).
+    cube : str or None
+        The cube sampler with the highest detection rate (None without cubes).
+    cube_rate : float
+        Its detection rate (NaN without cubes).
+    almost_none : float
+        A detection rate below this counts as "almost no faces".
+    full : str or None
+        The full-covariance normal without shrinking (else the first normal).
+    per_component : dict
+        ``{label: SetComparison}`` of :attr:`full` against each
+        per-component sampler (intervals, diagonal) on :attr:`metric`.
+    per_component_detection : dict
+        The same on the detection rate.
+    """
+
+    metric: str
+    best: str
+    worst: str
+    best_vs_runner_up: SetComparison | None
+    best_vs_worst: SetComparison
+    detection: SetComparison
+    frechet: SetComparison
+    frechet_factor: float
+    best_detection: str
+    real_detection: float
+    cube: str | None
+    cube_rate: float
+    almost_none: float
+    full: str | None
+    per_component: dict
+    per_component_detection: dict
+
+    @property
+    def detection_reached(self) -> bool:
+        """The best sampler's detection rate is at least the reconstructions'."""
+        return self.detection.value_a >= self.detection.value_b
+
+    @property
+    def frechet_within(self) -> bool:
+        """The best face Fréchet distance is within ``frechet_factor`` times the reconstructions'."""
+        return self.frechet.value_a <= self.frechet_factor * self.frechet.value_b
+
+    @property
+    def cube_almost_none(self) -> bool:
+        """The best cube sampler's detection rate is below :attr:`almost_none`."""
+        return bool(self.cube_rate < self.almost_none)
+
+    @property
+    def full_clearly_beats_per_component(self) -> bool:
+        """The full normal is clearly better than every per-component sampler on both metrics."""
+        comps = [*self.per_component.values(), *self.per_component_detection.values()]
+        return bool(comps) and all(c.clearly_better for c in comps)
+
+
+def generation_verdict(gen: Generation, metric: str = "face_frechet", *, frechet_factor: float = 1.5,
+                       almost_none: float = 0.05) -> GenerationVerdict:
+    """Which sampler wins, by how much, and does it reach the reconstructions?
+
+    Parameters
+    ----------
+    gen : Generation
+    metric : str, default "face_frechet"
+        Metric that ranks the samplers (:attr:`Generation.ranking`).
+    frechet_factor : float, default 1.5
+        Target for the best sampler's face Fréchet distance, as a multiple
+        of the reconstructions'.
+    almost_none : float, default 0.05
+        A detection rate below this counts as "almost no faces".
+
+    Returns
+    -------
+    GenerationVerdict
+
+    Notes
+    -----
+    "Clearly" means that the 95 % bootstrap intervals do not overlap, a
+    conservative rule for two independent estimates.
+    """
+    m = gen.metrics
+    ranking = gen.ranking(metric)
+    order = list(ranking.index)
+    if not order:
+        raise ValueError(f"no sampler has the metric {metric!r}")
+    best, worst = order[0], order[-1]
+    det = gen.ranking("detection_rate")
+    kind = {lbl: gen.settings.get(lbl, {}).get("sampler") for lbl in gen.labels}
+    cubes = det[[kind.get(lbl) == "cube" for lbl in det.index]]
+    normals = [lbl for lbl in gen.labels if kind[lbl] == "mvn"]
+    unshrunk = [lbl for lbl in normals if float(gen.settings[lbl].get("shrink", 1.0)) == 1.0]
+    full = (unshrunk or normals or [None])[0]
+    per = [lbl for lbl in gen.labels if kind[lbl] in ("intervals", "diagonal")]
+    real = m[(m.image_set == REAL) & (m.metric == "detection_rate")]
+    return GenerationVerdict(
+        metric=metric,
+        best=best,
+        worst=worst,
+        best_vs_runner_up=compare_sets(m, best, order[1], metric) if len(order) > 1 else None,
+        best_vs_worst=compare_sets(m, best, worst, metric),
+        detection=compare_sets(m, best, RECONSTRUCTIONS, "detection_rate"),
+        frechet=compare_sets(m, best, RECONSTRUCTIONS, "face_frechet"),
+        frechet_factor=float(frechet_factor),
+        best_detection=str(det.index[0]),
+        real_detection=float(real.value.iloc[0]) if len(real) else float("nan"),
+        cube=str(cubes.index[0]) if len(cubes) else None,
+        cube_rate=float(cubes.value.iloc[0]) if len(cubes) else float("nan"),
+        almost_none=float(almost_none),
+        full=full,
+        per_component={lbl: compare_sets(m, full, lbl, metric) for lbl in per} if full else {},
+        per_component_detection=(
+            {lbl: compare_sets(m, full, lbl, "detection_rate") for lbl in per} if full else {}
+        ),
+    )
+
+
+# --------------------------------------------------------------------- paths
+
+
+@dataclass(frozen=True, eq=False)
+class PathWalk:
+    """Images decoded along latent paths, with their radius and dlib's verdict.
+
+    Build it with :func:`walk_paths`.
+
+    Attributes
+    ----------
+    paths : tuple of LatentPath
+    images : tuple of ndarray
+        uint8 images ``(n_steps, S, S, 3)`` per path.
+    radii : tuple of ndarray
+        Mahalanobis radius of every point (training statistics).
+    detected : tuple of ndarray of bool, or None
+        Whether dlib's HOG detector finds a face in each image (None when
+        detection was skipped).
+    reference_radii : ndarray
+        Radii of real (test) latents under the same statistics.
+    band : (float, float)
+        Quantile levels of :attr:`reference_radii` that delimit the shell of
+        real latents.
+    """
+
+    paths: tuple
+    images: tuple
+    radii: tuple
+    detected: tuple
+    reference_radii: np.ndarray = field(repr=False)
+    band: tuple = (0.05, 0.95)
+
+    @property
+    def shell(self) -> tuple[float, float]:
+        """The radii at the :attr:`band` quantiles of the real latents."""
+        lo, hi = np.quantile(self.reference_radii, self.band)
+        return float(lo), float(hi)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per path: radius range, steps inside the shell, face detection rate.
+
+        Index ``path`` (the labels); columns ``steps``, ``smallest radius``,
+        ``largest radius``, ``share in shell`` (of steps whose radius lies in
+        :attr:`shell`), ``real below largest`` (share of real latents whose
+        radius is at most the path's largest) and ``share with a face``
+        (NaN without detection).
+        """
+        lo, hi = self.shell
+        ref = np.sort(self.reference_radii)
+        rows = []
+        detected = self.detected or (None,) * len(self.paths)
+        for p, r, d in zip(self.paths, self.radii, detected):
+            rows.append({
+                "path": p.label,
+                "steps": int(r.size),
+                "smallest radius": float(r.min()),
+                "largest radius": float(r.max()),
+                "share in shell": float(np.mean((r >= lo) & (r <= hi))),
+                "real below largest": float(np.searchsorted(ref, r.max(), side="right") / ref.size),
+                "share with a face": float(np.mean(d)) if d is not None else float("nan"),
+            })
+        return pd.DataFrame(rows).set_index("path")
+
+
+def walk_paths(decoder, stats, paths, *, reference_z, band=(0.05, 0.95), detect: bool = True) -> PathWalk:
+    """Decode latent paths and measure how far each point lies from the cloud.
+
+    Parameters
+    ----------
+    decoder : keras.Model
+        The trained decoder (see :func:`lsreport.latent.decode`).
+    stats : LatentStats
+        Statistics of the training latents (:func:`fit_latent_stats`).
+    paths : sequence of LatentPath
+        E.g. from :func:`lsreport.sampling.plane_path`,
+        :func:`~lsreport.sampling.principal_axis_path`,
+        :func:`~lsreport.sampling.interpolation_path`.
+    reference_z : array_like, shape (m, D)
+        Real latents (e.g. of the test images) that define the shell.
+    band : (float, float), default (0.05, 0.95)
+        Quantile levels of the real radii that delimit the shell.
+    detect : bool, default True
+        Run dlib's HOG face detector on every decoded image (a few ms each).
+
+    Returns
+    -------
+    PathWalk
+    """
+    from .latent import decode
+
+    paths = tuple(paths)
+    if not paths:
+        raise ValueError("no paths given")
+    if not 0 <= band[0] < band[1] <= 1:
+        raise ValueError(f"band must be two increasing quantile levels in [0, 1]; got {band}")
+    sizes = np.cumsum([0] + [len(p.points) for p in paths])
+    images = decode(decoder, np.concatenate([p.points for p in paths]))
+    found = None
+    if detect:
+        from .quality import analyse_faces
+
+        found = analyse_faces(images, max_descriptors=0, n_jobs=1).detected
+    cut = lambda a: tuple(a[lo:hi] for lo, hi in zip(sizes[:-1], sizes[1:]))  # noqa: E731
+    return PathWalk(
+        paths=paths,
+        images=cut(images),
+        radii=tuple(stats.mahalanobis(p.points) for p in paths),
+        detected=cut(found) if found is not None else None,
+        reference_radii=stats.mahalanobis(reference_z),
+        band=(float(band[0]), float(band[1])),
+    )
+
+
+def detection_by_region(*walks: PathWalk) -> pd.DataFrame:
+    """Face detection rate of path steps inside, on and outside the shell.
+
+    Parameters
+    ----------
+    *walks : PathWalk
+        Walks with detection (:func:`walk_paths` with ``detect=True``); the
+        shell of the first one is used for all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``inside``, ``shell``, ``outside`` (radius below, within or
+        above :attr:`PathWalk.shell`); columns ``steps`` and ``share with a
+        face`` (NaN where there are no steps).
+    """
+    if not walks:
+        raise ValueError("no walks given")
+    if any(w.detected is None for w in walks):
+        raise ValueError("every walk needs face detection (walk_paths(..., detect=True))")
+    lo, hi = walks[0].shell
+    r = np.concatenate([x for w in walks for x in w.radii])
+    d = np.concatenate([x for w in walks for x in w.detected]).astype(bool)
+    rows = {}
+    for name, mask in (("inside", r < lo), ("shell", (r >= lo) & (r <= hi)), ("outside", r > hi)):
+        rows[name] = {"steps": int(mask.sum()),
+                      "share with a face": float(d[mask].mean()) if mask.any() else float("nan")}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "region"
+    return out

@@ -908,7 +908,7 @@ SAMPLERS: Mapping[str, SamplerSpec] = {
         SamplerSpec("intervals", sample_intervals, "stats", "uniform within per-component intervals"),
         SamplerSpec("diagonal", sample_diagonal, "stats", "independent normals per component"),
         SamplerSpec("mvn", sample_mvn, "stats", "fitted multivariate normal (full covariance)"),
-        SamplerSpec("ellipse", sample_ellipse, "stats", "inside k-sigma ellipses of principal-component pairs"),
+        SamplerSpec("ellipse", sample_ellipse, "stats", "inside k-sigma ellipses of principal-axis pairs"),
         SamplerSpec("gmm", sample_gmm, "gmm", "Gaussian mixture fitted to the latents"),
     )
 }
@@ -1088,6 +1088,7 @@ def plane_path(
     angle: float = 0.0,
     n_steps: int = 9,
     extent: float = 3.0,
+    label: str | None = None,
 ) -> LatentPath:
     """Straight line through the centre within the plane of two components.
 
@@ -1108,6 +1109,8 @@ def plane_path(
         Number of points; odd values include the centre (``t = 0``).
     extent : float, default 3.0
         ``t`` runs from ``-extent`` to ``extent`` (standard deviations).
+    label : str, optional
+        Description for captions; default names the plane and the angle.
 
     Returns
     -------
@@ -1128,11 +1131,13 @@ def plane_path(
     pts = np.repeat(stats.mean[None, :], t.size, axis=0)
     pts[:, i] += t * np.cos(angle) * stats.std[i]
     pts[:, j] += t * np.sin(angle) * stats.std[j]
-    return LatentPath(pts.astype(np.float32), t, f"plane ({i}, {j}), angle {np.degrees(angle):.0f} deg")
+    label = label or f"plane ({i}, {j}), angle {np.degrees(angle):.0f} deg"
+    return LatentPath(pts.astype(np.float32), t, label)
 
 
 def principal_axis_path(
-    stats: LatentStats, axis: int = 0, *, n_steps: int = 9, extent: float = 3.0
+    stats: LatentStats, axis: int = 0, *, n_steps: int = 9, extent: float = 3.0,
+    label: str | None = None,
 ) -> LatentPath:
     """Straight line through the centre along a principal axis of the cloud.
 
@@ -1149,6 +1154,8 @@ def principal_axis_path(
         Number of points; odd values include the centre.
     extent : float, default 3.0
         Largest ``|t|``.
+    label : str, optional
+        Description for captions; default ``"principal axis <axis>"``.
 
     Returns
     -------
@@ -1160,10 +1167,10 @@ def principal_axis_path(
     t = _steps(n_steps, extent)
     step = np.sqrt(stats.eigenvalues[axis]) * stats.eigenvectors[:, axis]
     pts = stats.mean + t[:, None] * step
-    return LatentPath(pts.astype(np.float32), t, f"principal axis {axis}")
+    return LatentPath(pts.astype(np.float32), t, label or f"principal axis {axis}")
 
 
-def interpolation_path(z0, z1, *, n_steps: int = 9) -> LatentPath:
+def interpolation_path(z0, z1, *, n_steps: int = 9, label: str = "interpolation") -> LatentPath:
     """Linear interpolation ``(1 - t) z0 + t z1`` for ``t`` from 0 to 1.
 
     Parameters
@@ -1172,6 +1179,8 @@ def interpolation_path(z0, z1, *, n_steps: int = 9) -> LatentPath:
         End points (e.g. the latents of two real faces).
     n_steps : int, default 9
         Number of points including both ends.
+    label : str, default "interpolation"
+        Description for captions (e.g. which faces are joined).
 
     Returns
     -------
@@ -1187,4 +1196,4 @@ def interpolation_path(z0, z1, *, n_steps: int = 9) -> LatentPath:
         raise ValueError(f"n_steps must be an integer >= 2; got {n_steps}")
     t = np.linspace(0.0, 1.0, int(n_steps))
     pts = (1 - t)[:, None] * z0 + t[:, None] * z1
-    return LatentPath(pts.astype(np.float32), t, "interpolation")
+    return LatentPath(pts.astype(np.float32), t, label)

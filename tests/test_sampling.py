@@ -287,3 +287,12 @@ def test_interpolation_path_hits_endpoints(rng):
     np.testing.assert_allclose(p.points[-1], z1, rtol=1e-6)
     np.testing.assert_allclose(p.points[2], (z0 + z1) / 2, rtol=1e-6)
     np.testing.assert_allclose(p.params, [0, 0.25, 0.5, 0.75, 1])
+    assert p.label == "interpolation"
+    assert S.interpolation_path(z0, z1, label="face 3 to face 7").label == "face 3 to face 7"
+
+
+def test_path_labels_default_and_custom(stats):
+    assert S.plane_path(stats, (1, 2), angle=np.pi / 2).label == "plane (1, 2), angle 90 deg"
+    assert S.plane_path(stats, (1, 2), label="mine").label == "mine"
+    assert S.principal_axis_path(stats, 3).label == "principal axis 3"
+    assert S.principal_axis_path(stats, 0, extent=20, label="far").label == "far"

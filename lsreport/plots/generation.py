@@ -19,6 +19,8 @@ __all__ = [
     "plot_metrics",
     "plot_metric_table",
     "plot_path_strip",
+    "plot_path_strips",
+    "plot_path_radii",
 ]
 
 _PAD_VALUE = 255  # white gutters between tiles
@@ -96,7 +98,8 @@ def plot_image_grid(images, *, ax=None, ncols: int | None = None, title: str | N
 
 
 def plot_sampler_grids(
-    images_by_name: Mapping[str, object], *, axes=None, n_images: int = 16, ncols: int = 4
+    images_by_name: Mapping[str, object], *, axes=None, n_images: int = 16, ncols: int = 4,
+    grid_cols: int | None = None,
 ):
     """Small multiples: one image grid per sampler, all with the same layout.
 
@@ -105,11 +108,13 @@ def plot_sampler_grids(
     images_by_name : mapping
         ``{sampler label: images}``; the first ``n_images`` of each are shown.
     axes : sequence of Axes, optional
-        One axes per entry; default a row of new axes in the current figure.
+        One axes per entry; default new axes in the current figure.
     n_images : int, default 16
         Images per sampler.
     ncols : int, default 4
         Tiles per row within each grid.
+    grid_cols : int, optional
+        Grids per row when ``axes`` is not given; default all in one row.
 
     Returns
     -------
@@ -117,7 +122,9 @@ def plot_sampler_grids(
     """
     names = list(images_by_name)
     if axes is None:
-        axes = plt.gcf().subplots(1, len(names), squeeze=False).ravel()
+        cols = min(int(grid_cols or len(names)), len(names))
+        rows = -(-len(names) // cols)
+        axes = plt.gcf().subplots(rows, cols, squeeze=False).ravel()
     axes = np.asarray(axes, dtype=object).ravel()
     if axes.size < len(names):
         raise ValueError(f"{len(names)} samplers but only {axes.size} axes")
@@ -322,7 +329,7 @@ def plot_metric_table(df, *, ax=None, digits: int = 3):
 
 
 def plot_path_strip(images, params, *, ax=None, label: str | None = None, param_name: str = "t",
-                    pad: int = 1):
+                    pad: int = 1, detected=None):
     """Images decoded along a latent path as one strip, labelled by the path parameter.
 
     Parameters
@@ -339,18 +346,28 @@ def plot_path_strip(images, params, *, ax=None, label: str | None = None, param_
         Name of the parameter on the x axis.
     pad : int, default 1
         Gutter width in pixels.
+    detected : array_like of bool, optional
+        Images in which a face detector found a face get a green frame.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    from matplotlib.patches import Rectangle
+
     ax = ax if ax is not None else plt.gca()
     imgs = _uint8(images)
     params = np.asarray(params, float)
     if params.shape != (imgs.shape[0],):
         raise ValueError(f"{imgs.shape[0]} images but {params.size} parameter values")
-    w = imgs.shape[2]
+    h, w = imgs.shape[1:3]
     ax.imshow(tile_images(imgs, imgs.shape[0], pad=pad), interpolation="nearest")
+    if detected is not None:
+        detected = np.asarray(detected, bool)
+        if detected.shape != (imgs.shape[0],):
+            raise ValueError(f"{imgs.shape[0]} images but {detected.size} detection flags")
+        for i in np.nonzero(detected)[0]:
+            ax.add_patch(Rectangle((i * (w + pad) - 0.5, -0.5), w, h, fill=False, ec="#1a9850", lw=2.5))
     ax.set_xticks(np.arange(imgs.shape[0]) * (w + pad) + (w - 1) / 2, [f"{p:.3g}" for p in params])
     ax.set_yticks([])
     ax.tick_params(axis="x", length=0)
@@ -359,4 +376,72 @@ def plot_path_strip(images, params, *, ax=None, label: str | None = None, param_
     ax.set_xlabel(param_name)
     if label:
         ax.set_title(label)
+    return ax
+
+
+def plot_path_strips(walk, *, axes=None, param_name: str | None = None):
+    """One strip of decoded images per path of a :class:`~lsreport.generate.PathWalk`.
+
+    Images in which dlib finds a face get a green frame.
+
+    Parameters
+    ----------
+    walk : PathWalk
+    axes : sequence of Axes, optional
+        One axes per path; default a column of new axes in the current figure.
+    param_name : str, optional
+        Label of the x axes; default ``"t (standard deviations)"`` for paths
+        whose parameter runs below 0, else ``"t"``.
+
+    Returns
+    -------
+    ndarray of matplotlib.axes.Axes
+    """
+    n = len(walk.paths)
+    if axes is None:
+        axes = plt.gcf().subplots(n, 1, squeeze=False).ravel()
+    axes = np.asarray(axes, dtype=object).ravel()
+    if axes.size < n:
+        raise ValueError(f"{n} paths but only {axes.size} axes")
+    detected = walk.detected or (None,) * n
+    for ax, path, imgs, det in zip(axes, walk.paths, walk.images, detected):
+        name = param_name or ("t (standard deviations)" if path.params.min() < 0 else "t")
+        plot_path_strip(imgs, path.params, ax=ax, label=path.label, param_name=name, detected=det)
+        ax.title.set_fontsize("medium")
+    return axes
+
+
+def plot_path_radii(walk, *, ax=None, param_name: str | None = None):
+    """Mahalanobis radius along each path against the shell of the real latents.
+
+    Parameters
+    ----------
+    walk : PathWalk
+    ax : matplotlib.axes.Axes, optional
+        Target axes; default the current axes.
+    param_name : str, optional
+        Label of the x axis; default as in :func:`plot_path_strips`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = ax if ax is not None else plt.gca()
+    lo, hi = walk.shell
+    q0, q1 = walk.band
+    ax.axhspan(lo, hi, color="0.85", lw=0,
+               label=f"real latents, {q0:.0%}-{q1:.0%} quantiles of the radius")
+    ax.axhline(float(np.median(walk.reference_radii)), color="0.5", lw=1, ls="--", label="real latents, median")
+    detected = walk.detected or (None,) * len(walk.paths)
+    for path, r, det in zip(walk.paths, walk.radii, detected):
+        line, = ax.plot(path.params, r, marker="o", ms=3, lw=1.4, label=path.label)
+        if det is not None and np.any(det):
+            ax.plot(path.params[det], r[det], "o", ms=8, mfc="none", mec=line.get_color(), mew=1.2)
+    if walk.detected is not None:
+        ax.plot([], [], "o", ms=8, mfc="none", mec="k", mew=1.2, label="dlib finds a face")
+    pmin = min(float(p.params.min()) for p in walk.paths)
+    ax.set_xlabel(param_name or ("t (standard deviations)" if pmin < 0 else "t"))
+    ax.set_ylabel("Mahalanobis radius")
+    ax.set_ylim(0, None)
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
