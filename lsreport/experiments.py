@@ -828,7 +828,8 @@ class SweepFindings:
         if trained:
             return "Training matters here; the factor law does not reach z measurably."
         if self.law_matters:
-            return "The factor law reaches z, so the data are part of the answer."
+            return (f"The factor law reaches z measurably, with {self.inherited:.0%} of the "
+                    "factors' kurtosis change, so the data are part of the answer.")
         if self.barely_trained:
             return "With networks this barely trained, the sweep cannot tell the explanations apart."
         return ("Neither training nor the factor law shows a clear effect, which leaves the "

@@ -437,7 +437,8 @@ SERIES = ("Measured against the seed noise, this sweep {}, and it {} find the la
           "generating factors in z beyond the seed noise.")
 BOTH = "Training and the factor law both matter, so the architecture alone does not explain the shape."
 TRAINING_ONLY = "Training matters here; the factor law does not reach z measurably."
-LAW_ONLY = "The factor law reaches z, so the data are part of the answer."
+LAW_ONLY = ("The factor law reaches z measurably, with {:.0%} of the factors' kurtosis change, "
+            "so the data are part of the answer.")
 BARELY = "With networks this barely trained, the sweep cannot tell the explanations apart."
 NOTHING = ("Neither training nor the factor law shows a clear effect, which leaves the architectural "
            "explanation standing: every latent component sums many convolutional features, before "
@@ -496,7 +497,7 @@ def test_findings_factor_law_reaching_z():
     assert f.inherited_sd == pytest.approx(0.05 * math.sqrt(2) / 1.2, rel=0.05)
     assert f.law_sentence == LAW_REACHES
     assert f.series_sentence == SERIES.format("does not support the part about training", "does")
-    assert f.conclusion_sentence == LAW_ONLY
+    assert f.conclusion_sentence == LAW_ONLY.format(f.inherited)  # f.inherited checked above
     both = findings(_sweep(untrained=_STRONG, uniform={"exkurt_median": -20}), seed=0)
     assert both.training_matters and both.law_matters and both.conclusion_sentence == BOTH
 
