@@ -3,8 +3,11 @@
 Side by side, on the same model and the same images:
 
 * ``train_model`` (uint8 memmap -> tf.data -> fit one epoch at a time, with
-  validation and a checkpoint after every epoch) against a bare
-  ``model.fit(x, x)`` on an in-memory float32 copy of the training images;
+  validation and a checkpoint after every epoch) against two bare baselines
+  on an in-memory float32 copy of the training images: ``model.fit(x, x)``
+  on the NumPy arrays (Keras builds its own tf.data pipeline, autotuned),
+  and ``model.fit`` on a ``from_tensor_slices`` dataset of the float tensor
+  with tf.data autotuning off (as the package does);
 * ``encode_images`` (uint8 memmap, batch by batch) against
   ``encoder.predict`` on an in-memory float32 array.
 
@@ -58,8 +61,9 @@ def _memmap_faces(folder: Path, n: int, size: int, n_val: int, seed: int) -> _Fa
                   f"bench-{n}-{size}-{seed}")
 
 
-def _bare_fit(cfg, x: np.ndarray) -> tuple[float, list[float]]:
+def _bare_fit(cfg, x: np.ndarray, mode: str) -> tuple[float, list[float]]:
     import keras
+    import tensorflow as tf
 
     from lsreport.model import build_autoencoder, loss_name
     from lsreport.train import _optimizer
@@ -71,11 +75,19 @@ def _bare_fit(cfg, x: np.ndarray) -> tuple[float, list[float]]:
     marks: list[float] = []
     cb = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda e, logs: marks.append(time.perf_counter()))
-    t0 = time.perf_counter()
     # the same number of images per epoch as train_model (full batches only)
-    ae.fit(x[: steps * cfg.train.batch_size], x[: steps * cfg.train.batch_size],
-           batch_size=cfg.train.batch_size, epochs=cfg.train.epochs, shuffle=True,
-           verbose=0, callbacks=[cb])
+    x = x[: steps * cfg.train.batch_size]
+    t0 = time.perf_counter()
+    if mode == "numpy":
+        ae.fit(x, x, batch_size=cfg.train.batch_size, epochs=cfg.train.epochs, shuffle=True,
+               verbose=0, callbacks=[cb])
+    else:
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        ds = (tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=1)
+              .batch(cfg.train.batch_size, drop_remainder=True).map(lambda b: (b, b))
+              .prefetch(2).with_options(options))
+        ae.fit(ds, epochs=cfg.train.epochs, shuffle=False, verbose=0, callbacks=[cb])
     end = time.perf_counter()
     marks.append(end)
     return end - t0, list(np.diff(marks))
@@ -109,25 +121,38 @@ def main(argv=None) -> None:
         x = np.asarray(faces.images[: a.images], dtype=np.float32) / 255.0
         steady = slice(1, None)
         rows = []
+        n_ep = (a.images // bs) * bs
+
+        def rate(per_epoch):
+            per_epoch = np.asarray(per_epoch, dtype=float)
+            return float(np.mean(per_epoch[steady] if len(per_epoch) > 1 else per_epoch))
+
         for r in range(a.repeats):
-            wall_b, ep_b = _bare_fit(cfg, x)
-            t0 = time.perf_counter()
+            row = {}
+            for mode in ("numpy", "tfdata"):
+                c0 = time.process_time()
+                wall, ep = _bare_fit(cfg, x, mode)
+                row[mode] = (wall, n_ep / rate(ep), time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
             m = train_model(cfg, ArtifactStore(tmp / f"store{r}"), faces, progress=False)
-            wall_p = time.perf_counter() - t0
-            n_ep = (a.images // bs) * bs
-            ips_b = n_ep / np.mean(ep_b[steady]) if a.epochs > 1 else n_ep / ep_b[0]
-            ips_p = float(np.mean(m.history["images_per_s"].to_numpy()[steady])) \
-                if a.epochs > 1 else float(m.history["images_per_s"].iloc[0])
-            rows.append((wall_b, wall_p, ips_b, ips_p, os.getloadavg()[0]))
-            print(f"  repeat {r + 1}: bare fit {wall_b:7.1f} s, {ips_b:7.1f} img/s | "
-                  f"train_model {wall_p:7.1f} s, {ips_p:7.1f} img/s (training part) | "
-                  f"load {rows[-1][4]:.2f}")
-        wb, wp, ib, ip, _ = np.median(np.array(rows), axis=0)
-        print("training (medians over repeats)")
-        print(f"  steady-state images/s: bare {ib:.1f}, train_model {ip:.1f}; "
-              f"ratio {ip / ib:.3f} -> pipeline overhead {100 * (1 - ip / ib):+.1f} %")
-        print(f"  wall time incl. tracing, validation, checkpoints, artifact: bare {wb:.1f} s, "
-              f"train_model {wp:.1f} s; ratio {wp / wb:.3f}")
+            row["train_model"] = (time.perf_counter() - t0,
+                                  rate(m.history["images_per_s"].to_numpy()),
+                                  time.process_time() - c0)
+            rows.append(row)
+            print(f"  repeat {r + 1} (load {os.getloadavg()[0]:.2f}): " + " | ".join(
+                f"{k} {w:6.1f} s, {i:6.1f} img/s, cpu {c:6.1f} s"
+                for k, (w, i, c) in row.items()))
+        med = {k: np.median([r_[k] for r_ in rows], axis=0) for k in rows[0]}
+        wp, ip, cp = med["train_model"]
+        print("training (medians over repeats; img/s of the epochs after the first,")
+        print("train_model's without its validation pass)")
+        for k in ("numpy", "tfdata"):
+            wb, ib, cb = med[k]
+            print(f"  vs bare fit [{k}]: images/s {ib:.1f} vs {ip:.1f}, ratio {ip / ib:.3f} "
+                  f"(pipeline overhead {100 * (1 - ip / ib):+.1f} %)")
+            print(f"      whole run incl. tracing, validation, checkpoints, artifact: wall "
+                  f"{wb:.1f} vs {wp:.1f} s (ratio {wp / wb:.3f}), CPU {cb:.1f} vs {cp:.1f} s "
+                  f"(ratio {cp / cb:.3f})")
 
         enc = m.encoder
         images = faces.images

@@ -252,11 +252,19 @@ def _checkpoints(ckdir: Path) -> list[Path]:
     return [p for _, p in sorted(out, reverse=True)]
 
 
+def _save_model(model, path: Path) -> None:
+    with warnings.catch_warnings():
+        # Keras 3.15 + NumPy 2 + TF 2.21: harmless, raised once per variable.
+        warnings.filterwarnings("ignore", message=r"__array__ implementation doesn't accept",
+                                category=DeprecationWarning)
+        model.save(path)
+
+
 def _save_checkpoint(ckdir: Path, ae, state: dict) -> Path:
     tmp = ckdir / f".tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        ae.save(tmp / _CKPT_MODEL)
+        _save_model(ae, tmp / _CKPT_MODEL)
         (tmp / _CKPT_STATE).write_text(json.dumps(state, indent=1))
         for f in (tmp / _CKPT_MODEL, tmp / _CKPT_STATE):  # on disk before the rename
             with open(f, "rb") as fh:
@@ -436,7 +444,8 @@ def _fit(cfg: Config, store: ArtifactStore, faces, key: str, progress: bool) -> 
     return ArtifactData(
         arrays={c: history[c].to_numpy() for c in HISTORY_COLUMNS},
         meta=meta,
-        files={"encoder.keras": encoder.save, "decoder.keras": decoder.save},
+        files={"encoder.keras": lambda path: _save_model(encoder, path),
+               "decoder.keras": lambda path: _save_model(decoder, path)},
     )
 
 

@@ -191,7 +191,7 @@ def test_interrupted_run_resumes_to_the_same_weights(cfg, faces, trained, tmp_pa
 
     def interrupt_in_second_epoch(ae, train_ds, val_ds, epoch, *args):
         if epoch == 1:
-            ae.fit(train_ds.take(1), verbose=0)  # half an epoch of updates, then Ctrl-C
+            ae.fit(train_ds.take(1), shuffle=False, verbose=0)  # half an epoch of updates, then Ctrl-C
             raise KeyboardInterrupt
         return real(ae, train_ds, val_ds, epoch, *args)
 
