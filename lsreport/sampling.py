@@ -749,8 +749,14 @@ def sample_mvn(
 
 
 def ellipse_pair_coverage(k: float) -> float:
-    """Share ``1 - exp(-k**2 / 2)`` of a 2-D normal inside its k-sigma ellipse."""
-    return float(-np.expm1(-0.5 * k * k))
+    """Share ``1 - exp(-k**2 / 2)`` of a 2-D normal inside its k-sigma ellipse.
+
+    The same quantity as :func:`lsreport.stats.ellipses.coverage_for_k`,
+    kept under this name for the sampler's API.
+    """
+    from .stats.ellipses import coverage_for_k
+
+    return float(coverage_for_k(k))
 
 
 def sample_ellipse(
