@@ -410,7 +410,17 @@ def with_overrides(cfg: Config, overrides: dict) -> Config:
     return _check(_build(Config, raw))
 
 
-def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any) -> str:
+#: What each pipeline step computes, as a revision number that is part of its
+#: artifact key. Bump a step's number when its code changes what it computes
+#: without a config change (a fixed estimator, a new metric): its cached
+#: results are then recomputed, and everything downstream with them (their
+#: keys include the upstream key), while the other steps stay cached.
+STEP_REVISIONS = {"faces": 1, "model": 1, "latents": 1, "analysis": 1,
+                  "generation": 1, "sweep": 1}
+
+
+def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any,
+                 step: str | None = None) -> str:
     """A short stable hash of some config sections plus upstream keys.
 
     Parameters
@@ -422,6 +432,9 @@ def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any) -> st
     *extra
         Anything JSON-serialisable the result also depends on (upstream
         artifact keys, a data fingerprint).
+    step : str, optional
+        The pipeline step the key is for; its :data:`STEP_REVISIONS` entry
+        is hashed in.
 
     Returns
     -------
@@ -437,6 +450,7 @@ def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any) -> st
         for part in name.split("."):
             cur = cur[part]
         picked[name] = cur
-    blob = json.dumps([__version__, picked, list(extra)], sort_keys=True, default=str)
+    head = [__version__] if step is None else [__version__, step, STEP_REVISIONS[step]]
+    blob = json.dumps([*head, picked, list(extra)], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -496,7 +496,7 @@ def variant_key(cfg: Config, v: Variant) -> str:
     vcfg = variant_config(cfg, v)
     upstream = faces_key(vcfg) if v.untrained else model_key(vcfg)
     return section_hash(vcfg, ["stats", "sweep.n_samples", "run.seed", "model"],
-                        upstream, v.untrained)
+                        upstream, v.untrained, step="sweep")
 
 
 def run_variant(cfg: Config, v: Variant, store: ArtifactStore, *, progress: bool = False):

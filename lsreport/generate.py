@@ -150,7 +150,8 @@ def generation_key(cfg: Config, latents_key: str | None = None) -> str:
         from .latent import latents_key as lk
 
         latents_key = lk(cfg)
-    return section_hash(cfg, ["sampling", "quality", "stats.bin_width", "run.seed"], latents_key)
+    return section_hash(cfg, ["sampling", "quality", "stats.bin_width", "run.seed"], latents_key,
+                        step="generation")
 
 
 def fit_latent_stats(cfg: Config, z_train: np.ndarray):

@@ -253,7 +253,7 @@ def latents_key(cfg: Config, model=None) -> str:
         from .train import model_key
 
         mkey = model_key(cfg)
-    return section_hash(cfg, [], mkey)
+    return section_hash(cfg, [], mkey, step="latents")
 
 
 def _ids_array(ids: Any, n: int) -> np.ndarray:

@@ -103,7 +103,7 @@ def analysis(cfg: Config | str | None = None, store: ArtifactStore | None = None
     cfg = _cfg(cfg)
     store = store or store_for(cfg)
     lat = latents(cfg, store, progress=progress)
-    key = section_hash(cfg, ["stats", "run.seed"], lat.key)
+    key = section_hash(cfg, ["stats", "run.seed"], lat.key, step="analysis")
 
     def compute():
         if progress:

@@ -127,7 +127,7 @@ def model_key(cfg: Config, faces=None) -> str:
         from .data import faces_key
 
         fkey = faces_key(cfg)
-    return section_hash(cfg, ["model", "train", "run.seed"], fkey)
+    return section_hash(cfg, ["model", "train", "run.seed"], fkey, step="model")
 
 
 # ------------------------------------------------------------ determinism

@@ -78,3 +78,13 @@ def test_overrides_are_validated():
     assert with_overrides(cfg, {"model.latent_dim": 8}).model.latent_dim == 8
     with pytest.raises(ConfigError):
         with_overrides(cfg, {"model.nope": 8})
+
+
+def test_step_revision_changes_only_that_steps_key(monkeypatch):
+    from lsreport import config
+
+    cfg = load_config("smoke")
+    before = {s: section_hash(cfg, ["stats"], step=s) for s in config.STEP_REVISIONS}
+    monkeypatch.setitem(config.STEP_REVISIONS, "analysis", config.STEP_REVISIONS["analysis"] + 1)
+    after = {s: section_hash(cfg, ["stats"], step=s) for s in config.STEP_REVISIONS}
+    assert [s for s in before if before[s] != after[s]] == ["analysis"]

@@ -80,7 +80,7 @@ def _prepare(cfg: Config) -> Prepared:
 
 
 def _key(cfg: Config, prep: Prepared) -> str:
-    return section_hash(cfg, prep.sections, prep.source, PIPELINE_VERSION, prep.fingerprint)
+    return section_hash(cfg, prep.sections, prep.source, PIPELINE_VERSION, prep.fingerprint, step="faces")
 
 
 def faces_key(cfg: Config) -> str:
