@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 from scipy.optimize import curve_fit
 
 from ._validate import check_components, check_latents, check_n_jobs, map_blocks
@@ -141,8 +142,10 @@ class ComponentFit:
     component : int
         Index of the component in the latent vector.
     amplitude, mu, sigma : float
-        Fitted parameters of ``amplitude * exp(-(x - mu)**2 / (2 sigma**2))``
-        (amplitude in counts per bin).
+        Fitted normal, written as the curve
+        ``amplitude * exp(-(x - mu)**2 / (2 sigma**2))`` in counts per bin
+        (its total is ``amplitude * sigma * sqrt(2 pi) / bin_width``); fitted
+        to the expected counts per bin (see :func:`fit_components`).
     amplitude_se, mu_se, sigma_se : float
         Standard errors from the diagonal of the fit's covariance matrix.
     r_squared : float
@@ -308,10 +311,28 @@ class ComponentFits:
         return pd.DataFrame(rows).set_index("component")
 
 
+def _binned_model(h: float):
+    # expected count per bin of width h centred at x for a normal with total
+    # mass amplitude * sigma * sqrt(2 pi) / h: the parameters keep the meaning
+    # of the Gaussian curve (amplitude = its peak in counts per bin), but the
+    # curve is integrated over each bin instead of sampled at the bin centre
+    root2pi = np.sqrt(2.0 * np.pi)
+
+    def model(x, amplitude, mu, sigma):
+        s = np.abs(sigma)
+        hi = special.ndtr((x + h / 2 - mu) / s)
+        lo = special.ndtr((x - h / 2 - mu) / s)
+        return amplitude * s * root2pi / h * (hi - lo)
+
+    return model
+
+
 def _fit_one(h: Histogram, mean: float, std: float, weighting: str):
     x = h.centers
     y = h.counts.astype(float)
-    p0 = (max(y.max(), 1.0), mean, max(std, h.bin_width / 2))
+    bw = h.bin_width
+    model = _binned_model(bw)
+    p0 = (max(y.max(), 1.0), mean, max(std, bw / 2))
     kw = {}
     if weighting == "poisson":
         # Poisson errors of the counts; empty bins get the error of one count
@@ -319,7 +340,7 @@ def _fit_one(h: Histogram, mean: float, std: float, weighting: str):
     if x.size < 4:  # three parameters need at least four bins
         return (np.nan,) * 7 + (False,)
     span = h.edges[-1] - h.edges[0]
-    bounds = ([0.0, h.edges[0], h.bin_width / 10], [np.inf, h.edges[-1], span])
+    bounds = ([0.0, h.edges[0], bw / 10], [np.inf, h.edges[-1], span])
     popt = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # OptimizeWarning: reported via `converged`
@@ -328,16 +349,21 @@ def _fit_one(h: Histogram, mean: float, std: float, weighting: str):
             # (e.g. a one-sided histogram), a fit with the centre inside the
             # data range and a positive width
             try:
-                popt, pcov = curve_fit(gaussian, x, y, p0=p0, **kw, **extra)
-                break
+                popt, pcov = curve_fit(model, x, y, p0=p0, **kw, **extra)
             except (RuntimeError, ValueError, TypeError):  # TypeError: fewer bins than parameters
                 continue
+            # a one-sided histogram can also be matched by the far tail of a
+            # wide normal centred outside the data: refit within the bounds
+            if "bounds" in extra or (bounds[0][1] <= popt[1] <= bounds[1][1]
+                                     and abs(popt[2]) <= bounds[1][2]):
+                break
+            popt = None
     if popt is None:
         return (np.nan,) * 7 + (False,)
     popt = np.asarray(popt, dtype=float)
     popt[2] = abs(popt[2])
     se = np.sqrt(np.clip(np.diag(pcov), 0, None)) if np.all(np.isfinite(pcov)) else np.full(3, np.nan)
-    resid = y - gaussian(x, *popt)
+    resid = y - model(x, *popt)
     ss_tot = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else np.nan
     ok = bool(np.all(np.isfinite(popt)) and popt[2] > 0)
@@ -379,7 +405,15 @@ def fit_components(
     Notes
     -----
     The fit is made to the histogram counts with
-    :func:`scipy.optimize.curve_fit` starting at the sample moments. It
+    :func:`scipy.optimize.curve_fit` starting at the sample moments. The
+    model is what a histogram measures, the expected count of each bin
+    ``[a, b)``, ``N [Phi((b - mu) / sigma) - Phi((a - mu) / sigma)]``, with
+    ``N = amplitude * sigma * sqrt(2 pi) / bin_width``. Fitting the Gaussian
+    curve to the counts as point values at the bin centres instead gives a
+    width of ``sqrt(sigma**2 + bin_width**2 / 12)`` (Sheppard): 11 % too wide
+    for ``sigma = 0.15`` and bin width 0.25. The fitted curve is written
+    here (own code, a few lines) because no library fits binned normal
+    counts with Poisson weights and returns standard errors. It
     describes the *shape* of the histogram; R² close to 1 does not test
     normality (heavy tails hardly change R²) — use
     :func:`lsreport.stats.goodness.normality_tests` for that. Failed fits are
