@@ -147,9 +147,9 @@ def data_root(cfg: Config) -> Path:
         return Path(cfg.sweep.data_root)
     if os.environ.get("LSREPORT_FACES"):
         return Path(os.environ["LSREPORT_FACES"])
-    from .pipeline import project_root
+    from .config import profiles_dir  # the project root, without importing pipeline
 
-    return project_root().parent / "shared" / "data"
+    return profiles_dir().parent.parent / "shared" / "data"
 
 
 def _dataset_overrides(name: str, cfg: Config) -> dict:
@@ -508,19 +508,23 @@ def run_variant(cfg: Config, v: Variant, store: ArtifactStore, *, progress: bool
         Step ``"variant"``: meta holds the summary, arrays the PCA spectrum
         and, for synthetic data, the factor R² and canonical correlations.
     """
-    from . import pipeline
+    # The steps themselves, not lsreport.pipeline: the pipeline's sweep step
+    # calls this module, so the dependency runs one way (pipeline -> experiments).
+    from .data import load_faces
+    from .latent import encode
+    from .train import train_model
 
     vcfg = variant_config(cfg, v)
 
     def compute() -> ArtifactData:
         t0 = time.perf_counter()
         rng = np.random.default_rng([vcfg.run.seed, 7])
-        faces = pipeline.faces(vcfg, store, progress=progress)
+        faces = load_faces(vcfg, store, progress=progress)
         if v.untrained:
             z, psnr, decoder = _untrained(vcfg, faces)
         else:
-            model = pipeline.model(vcfg, store, progress=progress)
-            lat = pipeline.latents(vcfg, store, progress=progress)
+            model = train_model(vcfg, store, faces, progress=progress)
+            lat = encode(vcfg, store, faces, model, progress=progress)
             z, psnr, decoder = np.asarray(lat.z), float(lat.summary["psnr_mean"]), model.decoder
         summary, spectrum = summarise_latents(z, rng=rng, cfg=vcfg)
         summary["psnr"] = psnr
