@@ -115,11 +115,63 @@ def _step_keys(cfg, store) -> dict:
 
 
 def cmd_render(args) -> int:
-    from .render import render_book
+    from .render import QuartoNotFoundError, render_book
+
+    try:
+        render_book(args.profile, to=args.to, output_dir=args.output_dir,
+                    install_quarto=args.install_quarto)
+    except QuartoNotFoundError as exc:
+        print(f"lsreport: error: {exc}", file=sys.stderr)
+        return 3
+    except RuntimeError as exc:
+        print(f"lsreport: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_prerender(args) -> int:
+    from .render import prerender
+
+    prerender(args.profile)
+    return 0
+
+
+def cmd_figure(args) -> int:
+    from . import figure
 
     if args.profile:
         os.environ["LSREPORT_PROFILE"] = args.profile
-    render_book(args.profile, engine=args.engine)
+    if args.overrides:
+        raise SystemExit("lsreport figure: --set is not supported (the figure must match the book)")
+    try:
+        if args.all:
+            written = figure.export_all(args.outdir, profile=args.profile)
+            print(f"{sum(map(len, written.values()))} files of {len(written)} figures in {args.outdir}")
+            return 0
+        if not args.label:
+            labels = ", ".join(f.label for f in figure.book_figures())
+            print(f"lsreport figure: error: give a label or --all; valid labels: {labels}",
+                  file=sys.stderr)
+            return 2
+        for path in figure.export(args.label, fmt=args.format, out=args.output,
+                                  profile=args.profile):
+            print(path)
+    except (figure.UnknownFigureError, figure.SourceImageWithheld) as exc:
+        print(f"lsreport figure: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_analyse(args) -> int:
+    from .analyse import analyse_file
+    from .data.latents import LatentFileError
+
+    try:
+        analyse_file(args.file, decoder=args.decoder, encoder=args.encoder, out=args.out,
+                     profile=args.profile or "default", render=not args.no_render)
+    except (LatentFileError, FileExistsError) as exc:
+        print(f"lsreport analyse: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -144,10 +196,41 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="which artifacts exist for the profile")
     _add_profile(p)
     p.set_defaults(func=cmd_info)
-    p = sub.add_parser("render", help="render the book (Quarto, or the built-in fallback)")
+    p = sub.add_parser("render", help="render the book with Quarto (HTML, and PDF with TeX)")
     _add_profile(p)
-    p.add_argument("--engine", default="auto", choices=["auto", "quarto", "fallback"])
+    p.add_argument("--to", default="auto", choices=["auto", "html", "pdf", "all"],
+                   help="auto: HTML and PDF, HTML only (with a note) when no TeX is found; "
+                        "all/pdf insist on the PDF")
+    p.add_argument("--output-dir", default=None, help="default: _book")
+    p.add_argument("--install-quarto", action="store_true",
+                   help="pip install quarto-cli into this Python when quarto is missing")
     p.set_defaults(func=cmd_render)
+    p = sub.add_parser("prerender", help="Quarto's pre-render step: run the pipeline, "
+                                         "clear _freeze/ when profile or data changed")
+    _add_profile(p)
+    p.set_defaults(func=cmd_prerender)
+    p = sub.add_parser("figure", help="redraw one labelled figure of the book from the cached "
+                                      "results (its chapter's own cell), or all with --all")
+    _add_profile(p)
+    p.add_argument("label", nargs="?", help="the figure's label, e.g. fig-data-split")
+    p.add_argument("--format", default="png", choices=["png", "pdf", "svg"])
+    p.add_argument("-o", "--output", default=None, help="file to write (default LABEL.FORMAT)")
+    p.add_argument("--all", action="store_true",
+                   help="every figure, as PNG and PDF, into --outdir (the book's downloads)")
+    p.add_argument("--outdir", default="figures", help="folder for --all (default figures/)")
+    p.set_defaults(func=cmd_figure)
+    p = sub.add_parser("analyse", help="analyse your own latent vectors (.npy/.npz, N x D) and "
+                                       "render the statistics chapters for them")
+    p.add_argument("file", help=".npy array, or .npz with z (and optional ids, split, labels)")
+    p.add_argument("--decoder", default=None, help="decoder.keras taking D-vectors to RGB images "
+                                                   "(adds the generation chapters)")
+    p.add_argument("--encoder", default=None, help="encoder.keras (optional, with --decoder)")
+    p.add_argument("--out", default=None, help="output folder (default FILE-analysis beside it)")
+    p.add_argument("--profile", default=None, help="profile for the statistics settings "
+                                                   "(default 'default')")
+    p.add_argument("--no-render", action="store_true",
+                   help="only findings.json and the profile, no book (no Quarto needed)")
+    p.set_defaults(func=cmd_analyse)
     return parser
 
 

@@ -77,8 +77,14 @@ class DataConfig:
 
     #: "auto" uses CelebA when a path is configured (key ``path`` or the
     #: ``LSREPORT_CELEBA`` environment variable) and synthetic faces otherwise.
-    source: Literal["auto", "celeba", "folder", "olivetti", "synthetic"] = "auto"
+    #: "latents" reads z-vectors from ``path`` (a .npy or .npz, see
+    #: :mod:`lsreport.data.latents`) instead of encoding images.
+    source: Literal["auto", "celeba", "folder", "olivetti", "synthetic", "latents"] = "auto"
     path: str = ""
+    #: Source "latents" only: a Keras ``decoder.keras`` taking the file's
+    #: D-vectors (enables the generation chapters) and an optional encoder.
+    decoder: str = ""
+    encoder: str = ""
     image_size: int = 64
     #: Side of the centred square crop as a fraction of the image width
     #: (0.7865 = the common 140x140 crop of a 178x218 CelebA image).

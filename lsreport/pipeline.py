@@ -75,6 +75,10 @@ def model(cfg: Config | str | None = None, store: ArtifactStore | None = None, *
 
     cfg = _cfg(cfg)
     store = store or store_for(cfg)
+    if cfg.data.source == "latents":  # a given decoder (and encoder), nothing to train
+        from .data.latents import load_model
+
+        return load_model(cfg, store, progress=progress)
     return train_model(cfg, store, faces(cfg, store, progress=progress), progress=progress)
 
 
@@ -85,6 +89,10 @@ def latents(cfg: Config | str | None = None, store: ArtifactStore | None = None,
 
     cfg = _cfg(cfg)
     store = store or store_for(cfg)
+    if cfg.data.source == "latents":  # read from data.path, not encoded
+        from .data.latents import load_latents
+
+        return load_latents(cfg, store, progress=progress)
     f = faces(cfg, store, progress=progress)
     m = model(cfg, store, progress=progress)
     return encode(cfg, store, f, m, progress=progress)
@@ -148,5 +156,7 @@ def run(cfg: Config | str | None = None, store: ArtifactStore | None = None, *,
     store = store or store_for(cfg)
     result = None
     for name in STEPS[: STEPS.index(upto) + 1]:
+        if name in ("faces", "model") and cfg.data.source == "latents" and upto in ("latents", "analysis"):
+            continue  # the latents come from the file; images and model only serve generation
         result = globals()[name](cfg, store, progress=progress)
     return result

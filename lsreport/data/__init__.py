@@ -14,6 +14,7 @@ celeba     :mod:`.celeba` - ``img_align_celeba`` folder or zip, split by identit
 folder     :mod:`.folder` - any folder of images (recursive), random split
 olivetti   :mod:`.olivetti` - ``olivetti_faces.mat``, split by person
 synthetic  :mod:`.synthetic` - procedural cartoon faces with known factors
+latents    :mod:`.latents` - no images: z-vectors from a .npy/.npz (decoder images if given)
 ========== ==================================================================
 
 Examples
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..artifacts import ArtifactStore
 from ..config import Config, section_hash
-from . import celeba, folder, olivetti, synthetic
+from . import celeba, folder, latents, olivetti, synthetic
 from .base import (
     PIPELINE_VERSION,
     SPLIT_NAMES,
@@ -66,7 +67,8 @@ __all__ = [
 #: The artifact step name of face sets.
 STEP = "faces"
 
-_SOURCES = {"celeba": celeba, "folder": folder, "olivetti": olivetti, "synthetic": synthetic}
+_SOURCES = {"celeba": celeba, "folder": folder, "olivetti": olivetti, "synthetic": synthetic,
+            "latents": latents}
 
 
 def _prepare(cfg: Config) -> Prepared:
