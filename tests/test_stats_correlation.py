@@ -34,10 +34,8 @@ def test_clustering_order_puts_blocks_together(rng):
     for b in blocks:
         p = sorted(pos[c] for c in b)
         assert p[-1] - p[0] == len(b) - 1, (b, r.order)
-    block_of = {c: k for k, b in enumerate(blocks) for c in b}
-    ro = r.ordered()
-    np.testing.assert_allclose(ro, r.r[np.ix_(r.order, r.order)])
-    assert block_of  # sanity
+    # the reordered matrix is the correlation matrix of the reordered columns
+    np.testing.assert_allclose(r.ordered(), np.corrcoef(z[:, r.order], rowvar=False), atol=1e-12)
 
 
 def test_strongest_pairs_finds_planted_pairs(rng):
@@ -74,11 +72,17 @@ def test_abs_r_summary_against_independence_noise(rng):
 
 def test_linearity_normal_relation_holds_for_gaussian_data(rng):
     cov = np.array([[1, 0.8, -0.3], [0.8, 1, 0.0], [-0.3, 0.0, 1]])
-    z = rng.multivariate_normal(np.zeros(3), cov, size=8000)
-    res = lst.linearity_check(z, rng=rng, n_sub=5000)
-    assert res.n_sub == 5000
-    assert res.max_abs_deviation < 5 * res.noise_sd
-    np.testing.assert_allclose(res.spearman_expected, 6 / np.pi * np.arcsin(res.pearson / 2))
+    z = rng.multivariate_normal(np.zeros(3), cov, size=30_000)
+    res = lst.linearity_check(z, rng=rng, n_sub=20_000)
+    assert res.n_sub == 20_000
+    # the deviation of normal data is noise of its own (small) scale; using
+    # Pearson's r itself as the "expected" Spearman would be 4-5 of them off
+    assert res.max_abs_deviation < 4 * res.deviation_noise_sd
+    # the expected value against Spearman's coefficient of a large simulated
+    # bivariate normal sample (independent of the closed form)
+    big = rng.multivariate_normal(np.zeros(3), cov, size=400_000)
+    sim = stats.spearmanr(big).statistic[np.triu_indices(3, k=1)]
+    np.testing.assert_allclose(res.spearman_expected, sim, atol=0.01)
 
 
 def test_linearity_flags_monotone_nonlinear_dependence(rng):
@@ -101,4 +105,10 @@ def test_deviation_noise_matches_simulated_normal_pairs(rng):
             out.append(stats.spearmanr(xy).statistic - 6 / np.pi * np.arcsin(p / 2))
     res = lst.linearity_check(rng.normal(size=(n, 3)), rng=rng)
     assert np.std(devs[0.0]) == pytest.approx(res.deviation_noise_sd, rel=0.08)
-    assert np.std(devs[0.9]) < res.deviation_noise_sd < 0.35 * res.noise_sd
+    assert np.std(devs[0.9]) < res.deviation_noise_sd
+    # Spearman's own noise under independence (6 % too wide with the 1.06
+    # factor): 6000 independent pairs, ranks per pair
+    ranks = stats.rankdata(rng.normal(size=(6000, n, 2)), axis=1)
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    spear0 = (ranks[..., 0] * ranks[..., 1]).sum(axis=1) / (ranks[..., 0] ** 2).sum(axis=1)
+    assert np.std(spear0) == pytest.approx(res.noise_sd, rel=0.025)

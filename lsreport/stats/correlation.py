@@ -284,8 +284,14 @@ class LinearityResult:
 
     @property
     def noise_sd(self) -> float:
-        """Approximate sampling s.d. of a Spearman coefficient near 0, ``1.06 / sqrt(n - 1)``."""
-        return float(1.06 / np.sqrt(self.n_sub - 1))
+        """Sampling s.d. of a Spearman coefficient under independence, ``1 / sqrt(n - 1)``.
+
+        Exact: under independence ``var(r_s) = 1 / (n - 1)`` (the ranks are a
+        random permutation). The factor 1.06 often quoted belongs to the
+        Fisher-transformed coefficient near 0 (Fieller et al. 1957), not to
+        ``r_s`` itself.
+        """
+        return float(1.0 / np.sqrt(self.n_sub - 1))
 
     @property
     def deviation_noise_sd(self) -> float:
