@@ -21,14 +21,15 @@ import shutil
 import time
 import uuid
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 __all__ = ["ArtifactStore", "Artifact", "ArtifactData", "ArtifactMissingError",
-           "CorruptArtifactWarning"]
+           "CorruptArtifactWarning", "atomic_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,48 @@ def _sha256(path: Path, chunk: int = 1 << 22) -> str:
                 break
             h.update(b)
     return h.hexdigest()
+
+
+@contextmanager
+def atomic_folder(final: str | os.PathLike, *, fsync: bool = False) -> Iterator[Path]:
+    """Write a folder so that it appears under its final name only when complete.
+
+    Yields a temporary folder beside ``final`` (named ``.tmp-<name>-<random>``,
+    so readers that skip dot-folders never see it). When the ``with`` block
+    ends without an exception the folder replaces ``final`` (an existing one
+    is removed first) by one ``os.replace``; on any exception it is deleted.
+    :meth:`ArtifactStore.save` and the training checkpoints both write this way.
+
+    Parameters
+    ----------
+    final : path
+        Where the finished folder goes; its parent is created.
+    fsync : bool, default False
+        Flush every file to disk before the rename (checkpoints: a power cut
+        must not leave a renamed folder with empty files).
+
+    Examples
+    --------
+    >>> with atomic_folder(tmp_path / "result") as d:      # doctest: +SKIP
+    ...     (d / "x.txt").write_text("done")
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if fsync:
+            for f in tmp.rglob("*"):
+                if f.is_file():
+                    with open(f, "rb") as fh:
+                        os.fsync(fh.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 class ArtifactStore:
@@ -169,11 +212,7 @@ class ArtifactStore:
     # ------------------------------------------------------------ writes
     def save(self, step: str, key: str, data: ArtifactData) -> Artifact:
         """Write an artifact atomically (temporary folder, then rename)."""
-        final = self.path(step, key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".tmp-{key}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+        with atomic_folder(self.path(step, key)) as tmp:
             for name, arr in data.arrays.items():
                 np.save(tmp / f"{name}.npy", np.asarray(arr), allow_pickle=False)
             for name, writer in data.files.items():
@@ -186,12 +225,6 @@ class ArtifactStore:
             manifest = {"step": step, "key": key, "created": time.time(),
                         "meta": _jsonable(dict(data.meta)), "files": files}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return self.load(step, key)
 
     def load(self, step: str, key: str) -> Artifact:

@@ -19,8 +19,9 @@ Why resuming is exact:
 * the network has no stochastic layers, and TensorFlow runs with op
   determinism, so the same inputs give the same updates bit for bit on CPU.
 
-A checkpoint is written to a temporary folder and renamed into place
-(``os.replace``), so a half-written one never carries a valid name.
+A checkpoint is written the way the artifact store writes a result
+(:func:`lsreport.artifacts.atomic_folder`: a temporary folder, fsynced, then
+renamed into place), so a half-written one never carries a valid name.
 """
 
 from __future__ import annotations
@@ -28,10 +29,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .artifacts import ArtifactData, ArtifactStore
+from .artifacts import ArtifactData, ArtifactStore, atomic_folder
 from .config import Config, ConfigError, section_hash
 from .model import build_autoencoder, loss_name
 
@@ -261,21 +260,10 @@ def _save_model(model, path: Path) -> None:
 
 
 def _save_checkpoint(ckdir: Path, ae, state: dict) -> Path:
-    tmp = ckdir / f".tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    final = ckdir / f"{_CKPT_PREFIX}{state['epoch']:04d}"
+    with atomic_folder(final, fsync=True) as tmp:  # files on disk before the rename
         _save_model(ae, tmp / _CKPT_MODEL)
         (tmp / _CKPT_STATE).write_text(json.dumps(state, indent=1))
-        for f in (tmp / _CKPT_MODEL, tmp / _CKPT_STATE):  # on disk before the rename
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        final = ckdir / f"{_CKPT_PREFIX}{state['epoch']:04d}"
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for old in _checkpoints(ckdir)[_KEEP:]:
         shutil.rmtree(old, ignore_errors=True)
     return final

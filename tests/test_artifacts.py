@@ -88,3 +88,24 @@ def test_missing_array_names_the_choices(tmp_path):
     art = ArtifactStore(tmp_path).get_or_compute("demo", "k", _data([]))
     with pytest.raises(KeyError, match="it has: x"):
         art.array("y")
+
+
+def test_atomic_folder_replaces_only_when_complete(tmp_path, monkeypatch):
+    from lsreport import artifacts as A
+
+    final = tmp_path / "ck" / "epoch-0001"
+    with A.atomic_folder(final) as d:
+        (d / "a.txt").write_text("old")
+        assert not final.exists()  # invisible under its name while being written
+    assert (final / "a.txt").read_text() == "old"
+    with pytest.raises(OSError), A.atomic_folder(final) as d:
+        (d / "a.txt").write_text("half")
+        raise OSError("disk full")
+    assert (final / "a.txt").read_text() == "old"  # a failed rewrite keeps the old folder
+    assert [p.name for p in final.parent.iterdir()] == ["epoch-0001"]
+    synced = []
+    monkeypatch.setattr(A.os, "fsync", lambda fd: synced.append(fd))
+    with A.atomic_folder(final, fsync=True) as d:
+        (d / "a.txt").write_text("new")
+        (d / "b.txt").write_text("new")
+    assert (final / "a.txt").read_text() == "new" and len(synced) == 2
