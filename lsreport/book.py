@@ -25,8 +25,10 @@ import numpy as np
 from . import pipeline
 from .artifacts import ArtifactMissingError, ArtifactStore
 from .config import Config, load_config
+from .provenance import RecordingStore
 
-__all__ = ["setup", "load", "context", "BookContext", "PipelineNotRunError", "hardware"]
+__all__ = ["setup", "load", "context", "BookContext", "PipelineNotRunError", "hardware",
+           "reproduce", "figure_index", "WITHHELD_NOTE"]
 
 
 class PipelineNotRunError(RuntimeError):
@@ -81,7 +83,10 @@ def setup(profile: str | None = None) -> BookContext:
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_columns", 20)
     np.set_printoptions(precision=3, suppress=True)
-    _CTX = BookContext(cfg, pipeline.store_for(cfg, read_only=True))
+    store = pipeline.store_for(cfg, read_only=True)
+    _CTX = BookContext(cfg, RecordingStore(store.root, read_only=True))
+    if cfg.book.publish:
+        _withhold_source_images()
     return _CTX
 
 
@@ -131,3 +136,153 @@ def hardware() -> dict:
     except ImportError:  # pragma: no cover
         pass
     return info
+
+
+# ------------------------------------------------ publishing and provenance
+
+#: What a publish build shows in place of a figure that shows source images.
+WITHHELD_NOTE = ("*Not shown in the published build: this figure shows source images "
+                 "(faces of the data set), which may not be redistributed. "
+                 "Build the book with the `default` profile to see it.*")
+_MARK_RE = None
+
+
+def _marked(lines: list[str]) -> bool:
+    import re
+
+    global _MARK_RE
+    if _MARK_RE is None:
+        from .figure import SOURCE_IMAGE_CLASS
+
+        _MARK_RE = re.compile(r"^#\|\s*classes:.*(?<![\w-])" + re.escape(SOURCE_IMAGE_CLASS)
+                              + r"(?![\w-])")
+    return any(_MARK_RE.match(line) for line in lines)
+
+
+def _withhold(lines: list[str]) -> list[str]:
+    """IPython input transformer: a marked cell's code becomes the note."""
+    if not _marked(lines):
+        return lines
+    keep = [line for line in lines if line.startswith("#|")]
+    return keep + ["__import__('lsreport.book', fromlist=['_show_withheld'])._show_withheld()\n"]
+
+
+def _show_withheld() -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(WITHHELD_NOTE))
+
+
+def _withhold_source_images() -> None:
+    """In a publish build, replace every cell marked ``#| classes: source-image``.
+
+    The replacement happens in the kernel, before the cell runs (an IPython
+    input transformer sees the cell with its ``#|`` lines, under Quarto as
+    under nbclient), so the cell's code never draws a source image and no
+    renderer, cache or freeze file ever holds one. Figure number and caption
+    stay, with :data:`WITHHELD_NOTE` as the figure's content.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    if _withhold not in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.insert(0, _withhold)
+
+
+def _chapter_for(section: str) -> str | None:
+    """The chapter file whose first heading carries ``{#section}``."""
+    from .figure import _root, book_chapters
+
+    for chapter in book_chapters():
+        path = _root() / chapter
+        if path.exists() and "{#" + section + "}" in path.read_text(encoding="utf-8"):
+            return chapter
+    return None
+
+
+def reproduce(section: str) -> None:
+    """Print the chapter's collapsed "Reproduce this chapter" block.
+
+    Call it last in the chapter, in a cell with ``#| output: asis``: it
+    names the lsreport version, commit, profile, data and the artifact keys
+    of every result the chapter loaded, and the commands that rebuild it.
+
+    Parameters
+    ----------
+    section : str
+        The chapter's ``sec-`` id (finds its file for the render command).
+    """
+    from .figure import book_figures
+    from .provenance import build_provenance, reproduce_markdown
+
+    ctx = context()
+    faces = None
+    if "faces" in ctx.store.opened:
+        faces = load("faces")
+    chapter = _chapter_for(section)
+    figures = [f.label for f in book_figures() if f.chapter == chapter]
+    print(reproduce_markdown(build_provenance(ctx.cfg, faces), ctx.store.opened,
+                             chapter=chapter, figures=figures))
+
+
+def figure_index(figures_url: str = "../figures") -> None:
+    """Print the appendix "Figures": every figure with links and provenance.
+
+    One row per figure of the book: its number and caption (a cross-reference,
+    so the number links to the figure), download links for the PNG and PDF
+    that ``lsreport figure --all`` writes next to the book, and the artifact
+    keys of the results its chapter loads. Call it in a cell with
+    ``#| output: asis``.
+    """
+    from . import pipeline
+    from .figure import _root, book_figures
+    from .provenance import build_provenance
+
+    ctx = context()
+    figs = book_figures()
+    keys: dict[str, list[str]] = {}
+    for chapter in dict.fromkeys(f.chapter for f in figs):
+        store = RecordingStore(ctx.store.root, read_only=True)  # one record per chapter
+        for step in _loaded_steps(_root() / chapter):
+            getattr(pipeline, step)(ctx.cfg, store, progress=False)
+        keys[chapter] = [f"{s} `{k}`" for s in pipeline.STEPS for k in store.opened.get(s, [])]
+    prov = build_provenance(ctx.cfg, load("faces"))
+    print(f"Built with lsreport {prov.version}, commit `{prov.commit}`, profile "
+          f"`{prov.profile}`, on {prov.date} ({prov.platform}). Data: {prov.data} "
+          f"(fingerprint `{prov.data_fingerprint}`).\n")
+    print("| Figure | Caption | Download | Results drawn from |")
+    print("|---|---|---|---|")
+    for f in figs:
+        if f.source_image and ctx.cfg.book.publish:
+            files = "not in the published build"
+        else:
+            files = (f"[PNG]({figures_url}/{f.label}.png) · [PDF]({figures_url}/{f.label}.pdf)")
+        caption = f.caption.replace("|", "\\|")
+        print(f"| @{f.label} | {caption} | {files} | {', '.join(keys[f.chapter])} |")
+    print()
+
+
+def _loaded_steps(path) -> list[str]:
+    """The pipeline steps a chapter opens with ``book.load("...")`` (read with ``ast``)."""
+    import ast
+
+    from . import pipeline
+    from .figure import chapter_cells
+
+    steps = []
+    for cell in chapter_cells(path):
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "load" and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and node.args[0].value in pipeline.STEPS):
+                steps.append(node.args[0].value)
+    return list(dict.fromkeys(steps))
