@@ -1,7 +1,12 @@
 # The book and its tests, on a fresh machine:
 #
-#   make book    # venv + install, run the pipeline, render the book into _book/
+#   make book    # venv + install, run the pipeline, quarto render: HTML + PDF into _book/
+#   make pdf     # the same, but fail when the PDF cannot be made (no TeX)
+#   make preview # quarto preview for authors (re-renders a chapter on save)
 #   make test    # venv + install, run every test (slow ones included)
+#
+# Rendering is Quarto's. Without `quarto` on PATH, `make book` installs the
+# quarto-cli wheel from PyPI into .venv; without TeX it renders the HTML only.
 #
 # PROFILE picks the profile (smoke, default, full); it defaults to
 # $LSREPORT_PROFILE, else "default". LSREPORT_CELEBA=/path/to/celeba makes the
@@ -17,11 +22,24 @@ PROFILE ?= $(or $(LSREPORT_PROFILE),default)
 PAGE ?= chapters/03-component-distributions
 SHOTS := _book/screenshots
 
-.PHONY: book test install clean screenshot bench
+.PHONY: book pdf html preview pipeline test install clean screenshot bench
 
-book: $(STAMP)
+# the pipeline first (progress in the terminal), then `quarto render`, whose
+# pre-render step (scripts/prerender.py) finds every step cached
+book: pipeline
+	$(BIN)/lsreport render --profile $(PROFILE) --install-quarto
+
+pdf: pipeline
+	$(BIN)/lsreport render --profile $(PROFILE) --install-quarto --to all
+
+html: pipeline
+	$(BIN)/lsreport render --profile $(PROFILE) --install-quarto --to html
+
+pipeline: $(STAMP)
 	$(BIN)/lsreport run --upto sweep --profile $(PROFILE)
-	$(BIN)/lsreport render --profile $(PROFILE)
+
+preview: pipeline
+	source $(BIN)/activate && LSREPORT_PROFILE=$(PROFILE) QUARTO_PYTHON=$(abspath $(BIN)/python) quarto preview
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -37,7 +55,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 clean:
-	rm -rf _book .quarto
+	rm -rf _book .quarto _freeze
 
 # needs Chromium (Debian: apt-get install chromium) and a rendered book
 screenshot:

@@ -1,4 +1,4 @@
-"""The command line: ``lsreport run|train|encode|generate|sweep|info|render``.
+"""The command line: ``lsreport run|train|encode|generate|sweep|info|render|prerender``.
 
 Every command calls the same step functions as the book
 (:mod:`lsreport.pipeline`), so the book never re-implements the pipeline.
@@ -162,13 +162,30 @@ def cmd_figure(args) -> int:
     return 0
 
 
+def _chapter_paths(items):
+    """``["05", "09-explorer"]`` -> the matching ``chapters/*.qmd`` paths (None: all)."""
+    if not items:
+        return None
+    from .analyse import EXPLORER_CHAPTER, GENERATION_CHAPTERS, STATS_CHAPTERS
+
+    known = (*STATS_CHAPTERS, *GENERATION_CHAPTERS, EXPLORER_CHAPTER)
+    out = []
+    for item in items:
+        hits = [c for c in known if c.split("/")[-1].startswith(item)]
+        if not hits:
+            raise FileNotFoundError(f"--chapters {item!r} matches none of " + ", ".join(known))
+        out.extend(hits)
+    return out
+
+
 def cmd_analyse(args) -> int:
     from .analyse import analyse_file
     from .data.latents import LatentFileError
 
     try:
         analyse_file(args.file, decoder=args.decoder, encoder=args.encoder, out=args.out,
-                     profile=args.profile or "default", render=not args.no_render)
+                     profile=args.profile or "default", render=not args.no_render,
+                     chapters=_chapter_paths(args.chapters))
     except (LatentFileError, FileExistsError) as exc:
         print(f"lsreport analyse: error: {exc}", file=sys.stderr)
         return 2
@@ -230,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(default 'default')")
     p.add_argument("--no-render", action="store_true",
                    help="only findings.json and the profile, no book (no Quarto needed)")
+    p.add_argument("--chapters", nargs="+", default=None, metavar="NN",
+                   help="render only these chapters (e.g. 05 09), beside the first page")
     p.set_defaults(func=cmd_analyse)
     return parser
 
