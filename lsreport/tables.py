@@ -275,6 +275,17 @@ class Table:
         lines += ["| " + " | ".join(map(esc, r)) + " |" for r in self.rows]
         return "\n".join(lines) + "\n"
 
+    def to_markdown(self, caption: str | None = None, label: str | None = None) -> str:
+        """A pipe table, with a Quarto caption line ``: caption {#tbl-…}`` when given.
+
+        Print it from a cell with ``#| output: asis``: cross-references such
+        as ``@sec-…`` in its cells then resolve.
+        """
+        out = self._repr_markdown_()
+        if caption:
+            out += f"\n: {caption}" + (f" {{#{label}}}" if label else "") + "\n"
+        return out
+
     def __repr__(self) -> str:
         return self.to_frame().to_string(index=False)
 

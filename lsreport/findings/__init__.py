@@ -1,0 +1,1 @@
+"""Each chapter's derived numbers and verdicts, tested against known truth."""
