@@ -183,6 +183,16 @@ class SweepConfig:
 
 
 @dataclass(frozen=True)
+class BookConfig:
+    """How the book is built (no pipeline step depends on it: no artifact key changes)."""
+
+    #: A publish build (``profiles/publish.toml``): every cell marked
+    #: ``#| classes: source-image`` is replaced by a one-line note before it
+    #: runs, so no source image (CelebA, UTKFace, ...) reaches the pages.
+    publish: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """One profile: every setting of a pipeline run."""
 
@@ -196,6 +206,7 @@ class Config:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    book: BookConfig = field(default_factory=BookConfig)
 
     def to_dict(self) -> dict:
         """Plain nested dict (tuples become lists), e.g. for JSON."""

@@ -148,3 +148,14 @@ def test_real_figure_of_the_smoke_book(smoke_env, tmp_path, monkeypatch):
     assert cli.main(["figure", "fig-data-split", "--profile", "smoke", "--format", "svg",
                      "-o", str(out)]) == 0
     assert out.read_bytes() == first and b"<svg" in first
+
+
+def test_other_figure_cells_do_not_run(toy):
+    chapter = toy / "chapters" / "toy.qmd"
+    text = chapter.read_text(encoding="utf-8").replace(
+        "```{python}\n#| label: tbl-toy",
+        "```{python}\n#| label: fig-toy-broken\nraise RuntimeError('must not run')\n```\n\n"
+        "```{python}\n#| label: tbl-toy")
+    chapter.write_text(text, encoding="utf-8")
+    (fig,) = draw("fig-toy-image", root=toy)
+    assert fig.axes[0].images

@@ -77,3 +77,10 @@ def test_reproduce_block_names_keys_commit_and_commands():
     assert "LSREPORT_PROFILE=smoke quarto render chapters/03-x.qmd" in md
     assert "lsreport figure fig-a --profile smoke" in md
     assert md.rstrip().endswith(":::")
+
+
+def test_regenerate_runs_the_last_step_in_pipeline_order():
+    from lsreport.provenance import regenerate_commands
+
+    cmds = regenerate_commands("p", None, ["sweep", "generation", "faces"])
+    assert cmds == ["lsreport run --profile p --upto sweep"]
