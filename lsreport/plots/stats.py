@@ -319,10 +319,14 @@ def plot_subsample_pass_shares(sub, *, ax: Axes | None = None) -> Axes:
     n_t, n_s = sub.pass_share.shape
     width = 0.8 / n_s
     x = np.arange(n_t)
+    expected = np.asarray(sub.expected_pass_share, dtype=float).reshape(n_t, n_s)
     for b, size in enumerate(sub.sizes):
-        ax.bar(x + (b - (n_s - 1) / 2) * width, sub.pass_share[:, b], width=width, label=f"n = {size}")
-    ax.axhline(sub.expected_pass_share, color="k", ls="--", lw=1,
-               label=f"expected if normal ({sub.expected_pass_share:.0%})")
+        xb = x + (b - (n_s - 1) / 2) * width
+        ax.bar(xb, sub.pass_share[:, b], width=width, label=f"n = {size}")
+        # the share of simulated normal samples of this size that pass: the
+        # level each bar should reach (not exactly 1 - alpha for every test)
+        ax.hlines(expected[:, b], xb - width / 2, xb + width / 2, color="k", lw=1.5,
+                  label="expected if normal (simulated)" if b == 0 else None)
     ax.set_xticks(x, [t.replace("_", " ") for t in sub.tests])
     ax.set_ylim(0, 1.2)
     ax.set_yticks(np.linspace(0, 1, 6))

@@ -170,6 +170,7 @@ class LatentAnalysis:
         for a, t in enumerate(sg.tests):
             for b, s in enumerate(sg.sizes):
                 out[f"sub{s}_pass_share_{t}"] = float(sg.pass_share[a, b])
+                out[f"sub{s}_expected_pass_share_{t}"] = float(sg.expected_pass_share[a, b])
         out["share_small_effect"] = self.goodness.share_small_effect()
         out["median_abs_skewness"] = float(np.median(np.abs(self.goodness.skewness)))
         out["median_abs_excess_kurtosis"] = float(np.median(np.abs(self.goodness.excess_kurtosis)))
