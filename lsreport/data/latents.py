@@ -133,7 +133,8 @@ def check_latent_array(z: Any, *, where: str = "the array") -> np.ndarray:
                 f"{where}: {len(rows):,} of {z.shape[0]:,} rows hold NaN or inf "
                 f"({n_nan:,} NaN and {n_inf:,} inf values), rows {_rows(rows)} (0-based); "
                 f"drop or repair them, e.g. z[np.isfinite(z).all(axis=1)]")
-    out = z.astype(np.float32)
+    with np.errstate(over="ignore"):  # reported below, with the rows
+        out = z.astype(np.float32)
     if not np.isfinite(out).all():
         rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
         raise LatentFileError(f"{where}: {len(rows):,} rows hold values beyond the float32 range "
