@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="file to write (default LABEL.FORMAT)")
     p.add_argument("--all", action="store_true",
                    help="every figure, as PNG and PDF, into --outdir (the book's downloads)")
-    p.add_argument("--outdir", default="figures", help="folder for --all (default figures/)")
+    p.add_argument("--outdir", default="_book/figures",
+                   help="folder for --all (default _book/figures, where the book links them)")
     p.set_defaults(func=cmd_figure)
     p = sub.add_parser("analyse", help="analyse your own latent vectors (.npy/.npz, N x D) and "
                                        "render the statistics chapters for them")

@@ -294,11 +294,12 @@ def export(label: str, *, fmt: str = "png", out: str | os.PathLike | None = None
 
 
 def export_all(outdir: str | os.PathLike, *, formats=("png", "pdf"), profile: str | None = None,
-               root=None) -> dict[str, list[Path]]:
+               root=None, chapters: list[str] | None = None) -> dict[str, list[Path]]:
     """Every figure of the book into ``outdir`` as ``<label>.<fmt>``.
 
     Each chapter's cells run once. In a publish build the figures that show
     source images are skipped (they are not in the book either).
+    ``chapters`` (project-relative paths) limits the export to those chapters.
     """
     import matplotlib.pyplot as plt
 
@@ -310,6 +311,8 @@ def export_all(outdir: str | os.PathLike, *, formats=("png", "pdf"), profile: st
         publish = load_config(profile).book.publish
         by_chapter: dict[str, list[FigureSpec]] = {}
         for spec in book_figures(root):
+            if chapters is not None and spec.chapter not in chapters:
+                continue
             if not (publish and spec.source_image):
                 by_chapter.setdefault(spec.chapter, []).append(spec)
         for chapter, specs in by_chapter.items():

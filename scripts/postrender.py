@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Quarto's ``post-render`` step (``_quarto.yml``): the figures' download files.
+
+Writes every figure of the book as PNG and PDF into ``<output dir>/figures/``
+with :func:`lsreport.figure.export_all`: each chapter's own cells, run once
+more from the cached results (``lsreport figure --all`` does the same by
+hand). In a publish build (``book.publish``) the figures that show source
+images are skipped, as they are on the pages. A render of single chapters
+exports only their figures.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(os.environ.get("QUARTO_PROJECT_DIR") or Path(__file__).resolve().parents[1])
+
+try:
+    from lsreport.figure import export_all
+except ImportError:
+    venv = ROOT / ".venv" / "bin" / "python"
+    if venv.exists() and Path(sys.executable).resolve() != venv.resolve():
+        os.execv(str(venv), [str(venv), *sys.argv])
+    sys.exit("post-render: the lsreport package is not importable by "
+             f"{sys.executable}; run `make install` and `source .venv/bin/activate`")
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    out = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR") or ROOT / "_book")
+    if not out.is_absolute():
+        out = ROOT / out
+    chapters = None
+    if os.environ.get("QUARTO_PROJECT_RENDER_ALL") != "1":
+        inputs = os.environ.get("QUARTO_PROJECT_INPUT_FILES", "").split("\n")
+        chapters = [Path(p).resolve().relative_to(ROOT.resolve()).as_posix()
+                    for p in inputs if p.strip()]
+    written = export_all(out / "figures", root=ROOT, chapters=chapters)
+    print(f"post-render: {sum(map(len, written.values()))} figure files in {out / 'figures'}")
