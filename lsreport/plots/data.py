@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
-__all__ = ["plot_face_grid", "plot_crop_box", "plot_split_sizes", "plot_factor_distributions"]
+__all__ = ["plot_face_grid", "plot_crop_box", "plot_split_sizes", "plot_factor_distributions", "plot_face_sets"]
 
 
 def _montage(images: np.ndarray, ncols: int, pad: int) -> np.ndarray:
@@ -186,3 +186,38 @@ def plot_factor_distributions(factors_df: pd.DataFrame, *, axes=None,
         ax.set_yticks([])
         ax.spines[["top", "right", "left"]].set_visible(False)
     return flat[:len(cols)]
+
+
+def plot_face_sets(sets: dict, *, axes=None, pad: int = 2, width: float = 7.0):
+    """One row of images per named set, the name on the left.
+
+    Parameters
+    ----------
+    sets : dict
+        ``{name: images}``; images as for :func:`plot_face_grid`.
+    axes : sequence of Axes, optional
+        One per set; default: the current figure split into rows and sized
+        to them (``width`` inches wide, the book's text column).
+    width : float, default 7
+
+    Returns
+    -------
+    list of Axes
+    """
+    if not sets:
+        raise ValueError("no image sets to show")
+    if axes is None:
+        fig = plt.gcf()
+        n = max(len(np.asarray(v)) for v in sets.values())
+        fig.set_size_inches(width, 0.2 + len(sets) * (width - 1.6) / n)
+        axes = fig.subplots(len(sets), 1, squeeze=False)[:, 0]
+    for ax, (name, imgs) in zip(axes, sets.items()):
+        imgs = np.asarray(imgs)
+        ax.imshow(_montage(imgs, len(imgs), pad), interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize="small")
+    return list(axes)

@@ -83,6 +83,7 @@ def plot_reconstructions(originals, reconstructions, *, ax=None, n: int = 8, gap
     ax.set_xticks([])
     ax.set_yticks([s / 2, s + gap + s / 2], ["original", "reconstruction"])
     ax.tick_params(axis="y", length=0)
+    ax.grid(False)
     for side in ax.spines.values():
         side.set_visible(False)
     return ax
