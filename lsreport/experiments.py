@@ -18,6 +18,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,8 @@ __all__ = [
     "SweepFindings",
     "findings",
     "pretty",
+    "HEADERS",
+    "book_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -597,6 +600,39 @@ SHAPE = ["d2_var_ratio", "ellipse2_error", "abs_r_mean", "pca_n90", "pca_first_r
          "centre_distance", "mvn_face_rate"]
 
 
+#: Short column headers in words for the book's tables.
+HEADERS = {
+    "group": "Change", "dataset": "Data set", "status": "Status", "latent_dim": "Latent size",
+    "n_images": "Images", "seconds": "Seconds", "psnr": "PSNR (dB)",
+    "abs_skew_median": "Median |skewness|", "abs_skew_iqr": "IQR |skewness|",
+    "exkurt_median": "Median excess kurtosis", "exkurt_iqr": "IQR excess kurtosis",
+    "pass_share_sub500": "Share passing", "mardia_skew_p": "Mardia skewness p",
+    "mardia_kurt_z": "Mardia kurtosis z", "d2_var_ratio": "var(d²) / 2D",
+    "ellipse2_error": "2-sigma coverage gap", "abs_r_mean": "Mean |r|",
+    "pca_n90": "Components for 90 %", "pca_first_ratio": "First component share",
+    "centre_distance": "Centre distance", "mvn_face_rate": "Face rate (normal samples)",
+    "kurtosis_ratio": "b₂ / D(D+2)", "implied_nu": "Implied ν",
+    "mean": "Mean", "std": "Standard deviation", "count": "Runs",
+}
+
+
+def book_table(frame: pd.DataFrame, columns, *, index: str | None = "Variant", digits: int = 3):
+    """A sweep table for the page: headers in words, p-values as ``< 0.001``, shares in %."""
+    from . import tables as T
+
+    fmts = {"mardia_skew_p": T.pvalue, "pass_share_sub500": T.percent(0),
+            "mvn_face_rate": T.percent(0), "pca_first_ratio": T.percent(1),
+            "ellipse2_error": T.percent(1), "status": T.text, "group": T.text, "dataset": T.text,
+            "seconds": T.integer, "implied_nu": T.sig(2)}
+    spec = {c: (HEADERS.get(c, str(c).replace("_", " ")), fmts.get(c, T.sig(digits)))
+            for c in columns}
+    for c in ("latent_dim", "n_images", "pca_n90", "count"):
+        if c in spec:
+            spec[c] = (spec[c][0], T.integer)
+    frame = frame.rename(index=lambda v: HEADERS.get(v, str(v).replace("_", " ")))
+    return T.table(frame, spec, index=index)
+
+
 def pretty(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
     """A table for the page: rounded, with spaces for the underscores of the column names.
 
@@ -747,6 +783,120 @@ class SweepFindings:
     def latent_d2_text(self) -> str:
         """``"latent 8: -6.5; …"``: the latent sizes' change of ``d2_var_ratio``."""
         return "; ".join(f"{name}: {v:+.1f}" for name, v in self.lat_d2.items()) or "nothing (none ran)"
+
+    # ------------------------------------------- dimension-free measures
+
+    #: A variant with fewer images than this many per latent dimension gives
+    #: a degenerate cloud (its covariance is barely estimable): reported, not compared.
+    MIN_IMAGES_PER_DIM: ClassVar[float] = 5.0
+
+    @property
+    def kurtosis(self) -> pd.DataFrame:
+        """Per finished variant: ``kurtosis_ratio`` b₂/D(D+2) and ``implied_nu``.
+
+        ``var(d²)/2D`` grows with D for any scale mixture, so latent sizes
+        cannot be compared by it; b₂/D(D+2) (1 for a normal cloud) and the
+        degrees of freedom of the multivariate t with that kurtosis can.
+        """
+        from .stats.elliptical import implied_t_dof, kurtosis_ratio_from_var
+
+        d = self.done
+        k = kurtosis_ratio_from_var(d["d2_var_ratio"].astype(float).to_numpy(),
+                                    d["latent_dim"].astype(float).to_numpy())
+        return pd.DataFrame({"latent_dim": d["latent_dim"].astype(int).to_numpy(),
+                             "n_images": d["n_images"].astype(int).to_numpy(),
+                             "kurtosis_ratio": k, "implied_nu": implied_t_dof(k)},
+                            index=d.index)
+
+    @property
+    def degenerate(self) -> list[str]:
+        """Variants with fewer than :attr:`MIN_IMAGES_PER_DIM` images per latent dimension."""
+        d = self.done
+        few = d["n_images"].astype(float) < self.MIN_IMAGES_PER_DIM * d["latent_dim"].astype(float)
+        return list(d.index[few])
+
+    @property
+    def degenerate_text(self) -> str:
+        if not self.degenerate:
+            return ("Every variant has at least "
+                    f"{self.MIN_IMAGES_PER_DIM:g} images per latent dimension.")
+        parts = [f"{n} ({int(self.table.loc[n, 'n_images']):,} images for "
+                 f"{int(self.table.loc[n, 'latent_dim'])} dimensions)" for n in self.degenerate]
+        return (f"With fewer than {self.MIN_IMAGES_PER_DIM:g} images per latent dimension the "
+                f"cloud of {_listed(parts)} is degenerate: its covariance is barely estimable, "
+                "so its shape measures are reported but not compared with the others.")
+
+    @property
+    def latent_kurtosis_text(self) -> str:
+        """The base and latent-size variants' kurtosis ratio and implied ν, in words."""
+        k = self.kurtosis
+        names = ["base", *[n for n in k.index if self.table.loc[n, "group"] == "latent size"]]
+        parts = [f"{int(k.loc[n, 'latent_dim'])} dimensions: {k.loc[n, 'kurtosis_ratio']:.3f}"
+                 + ("" if not np.isfinite(k.loc[n, "implied_nu"])
+                    else f" (ν ≈ {k.loc[n, 'implied_nu']:.0f})")
+                 for n in names if n in k.index]
+        return "; ".join(parts) or "none ran"
+
+    @property
+    def cartoon_text(self) -> str:
+        """The face rate of decoded samples on the synthetic variants, flagged for what it measures."""
+        d = self.done
+        syn = d[d["dataset"].astype(str).str.startswith("synthetic") & d["group"].isin(["base", "data"])]
+        if syn.empty:
+            return ""
+        rates = ", ".join(f"{n}: {r:.0%}".replace("%", " %") for n, r in syn["mvn_face_rate"].items())
+        return (f"On the synthetic variants the face detector finds faces in few decoded samples "
+                f"({rates}): the detector does not see cartoons, so these rates say nothing "
+                "about the sampler.")
+
+    @property
+    def factor_law_kurtosis_text(self) -> str:
+        """Which factor law gives the least normal cloud, by the kurtosis ratio."""
+        k = self.kurtosis
+        d = self.done
+        syn = [n for n in k.index if str(d.loc[n, "dataset"]).startswith("synthetic")
+               and d.loc[n, "group"] in ("base", "data")]
+        if len(syn) < 2:
+            return ""
+        kk = k.loc[syn, "kurtosis_ratio"].sort_values(ascending=False)
+        least = kk.index[0]
+        others = ", ".join(f"{n} {v:.3f}" for n, v in kk.iloc[1:].items())
+        text = (f"By the dimension-free kurtosis ratio the least normal synthetic cloud is that "
+                f"of {least} ({kk.iloc[0]:.3f}, against {others}).")
+        if str(d.loc[least, "dataset"]) == "synthetic_normal":
+            text += (" Normally distributed factors thus give the least normal cloud: the shape "
+                     "of z is not inherited from the factors' law — a linear map of normal "
+                     "factors would be exactly normal — but made by the encoder's non-linear "
+                     "mixing of them.")
+        return text
+
+    @property
+    def untrained_sentence(self) -> str:
+        """The untrained encoder against the seed runs, in words, without identifiers."""
+        u, k = self.u_d2, self.u_kurt
+        if not np.isfinite(u["value"]):
+            return "The untrained encoder did not run in this build."
+        return (f"The untrained encoder's squared Mahalanobis distances spread "
+                f"{u['value']:.1f} times as much as a normal cloud's, against "
+                f"{u['reference']:.1f} for the trained seed runs, a difference of "
+                f"{abs(u['in_seed_sd']):.1f} seed standard deviations "
+                f"({'beyond' if u['beyond_noise'] else 'inside'} the ±{self.bound:.1f} that "
+                f"separate an effect from seed noise); its median excess kurtosis is "
+                f"{k['value']:.2f} against {k['reference']:.2f} ({k['verdict']}).")
+
+    @property
+    def implication_sentence(self) -> str:
+        """What untrained ≈ trained means for the series' reading."""
+        if self.barely_trained:
+            return ""
+        if self.training_matters:
+            return ("Training moves the cloud away from what the architecture gives by itself, "
+                    "so its shape tells something about what the network learned.")
+        return ("An encoder that was never trained already gives a cloud of the same shape as a "
+                "trained one. The shape therefore comes with the architecture — every latent "
+                "component sums many convolutional features — and not from learning faces: it "
+                "is no evidence of how the network encodes faces, and a sampler that exploits "
+                "it exploits the architecture.")
 
     # ------------------------------------------------------------ factors
 

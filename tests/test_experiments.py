@@ -607,3 +607,24 @@ def test_tiny_sweep_end_to_end(tmp_path, monkeypatch):
     again = run_sweep(cfg, pipeline.store_for(cfg, read_only=True), progress=False)
     pd.testing.assert_frame_equal(again.table, res.table)
     pd.testing.assert_frame_equal(again.factor_r2, res.factor_r2)
+
+
+def test_findings_dimension_free_kurtosis_degenerate_and_wording():
+    from lsreport.experiments import book_table
+
+    sweep = _sweep()
+    t = sweep.table
+    # closed form: kappa = (2 r + D)/(D + 2); r = 27, D = 256 -> 310 / 258
+    t.loc[t["name"] == "latent 8", ["latent_dim", "d2_var_ratio", "n_images"]] = [256, 27.0, 400]
+    f = findings(sweep, seed=0)
+    k = f.kurtosis.loc["latent 8"]
+    assert k.kurtosis_ratio == pytest.approx(310 / 258)
+    assert k.implied_nu == pytest.approx((4 * 310 / 258 - 2) / (310 / 258 - 1))
+    # 400 images for 256 dimensions: fewer than 5 per dimension -> degenerate; 100 for 16 is not
+    assert f.degenerate == ["latent 8"]
+    assert "400 images for 256 dimensions" in f.degenerate_text
+    assert "d2_var_ratio" not in f.untrained_sentence and "seed sds" not in f.untrained_sentence
+    assert "the detector does not see cartoons" in f.cartoon_text
+    assert "untrained" not in f.cartoon_text  # only the base and the data variants
+    headers = book_table(f.table, ["d2_var_ratio", "mardia_skew_p"]).header
+    assert headers == ("Variant", "var(d²) / 2D", "Mardia skewness p")
