@@ -50,6 +50,7 @@ __all__ = [
     "pretty",
     "HEADERS",
     "book_table",
+    "batch_norm_switch",
 ]
 
 log = logging.getLogger(__name__)
@@ -644,6 +645,11 @@ def pretty(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
     """
     names = pd.Index([str(c).replace("_", " ") for c in frame.columns])
     return frame.round(decimals).set_axis(names, axis=1)
+
+
+def batch_norm_switch(cfg: Config) -> str:
+    """``"on"`` or ``"off"``: how the batch-norm variant switches batch normalisation."""
+    return "off" if cfg.model.batch_norm else "on"
 
 
 def _listed(names) -> str:
