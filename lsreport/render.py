@@ -1,19 +1,13 @@
-"""What Quarto does not do for us: profile, pipeline, frozen outputs, tests.
+"""What Quarto does not do for us; Quarto renders the book (HTML and PDF).
 
-The book is rendered by Quarto (``quarto render``: HTML and PDF into
-``_book/``). This module only adds what Quarto cannot know:
-
-- :func:`prerender` is the ``pre-render`` step of ``_quarto.yml``: it reads
-  the profile from ``$LSREPORT_PROFILE``, runs the pipeline (cached steps
-  return at once) and clears ``_freeze/`` when the profile or data changed,
-  because ``freeze: auto`` would otherwise show outputs of another build;
-- :func:`render_book` (``make book``, ``lsreport render``) finds Quarto
-  (installing the ``quarto-cli`` wheel into this Python's environment when
-  asked), renders the PDF only when a TeX engine is there, and runs the
-  chapters in *this* Python;
-- :func:`execute_chapter` runs one chapter in a Jupyter kernel (jupytext +
-  nbclient) without Quarto, so the tests execute every chapter on machines
-  that have no Quarto.
+- :func:`prerender`, the ``pre-render`` step of ``_quarto.yml``: the profile
+  from ``$LSREPORT_PROFILE``, the pipeline (cached steps return at once), and
+  ``_freeze/`` cleared when profile or data changed (``freeze: auto`` looks
+  only at a chapter's source);
+- :func:`render_book` (``make book``): find or install Quarto, PDF only with
+  TeX, chapters in *this* Python;
+- :func:`execute_chapter`: one chapter in a Jupyter kernel (jupytext +
+  nbclient), for tests on machines without Quarto.
 """
 
 from __future__ import annotations
@@ -32,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["DEFAULT_TIMEOUT", "QuartoNotFoundError", "RenderResult", "ChapterExecutionError",
-           "book_chapters", "cell_options", "execute_chapter", "find_quarto", "find_tex",
-           "freeze_fingerprint", "guard_freeze", "prerender", "render_book"]
+__all__ = ["QuartoNotFoundError", "RenderResult", "ChapterExecutionError", "book_chapters",
+           "cell_options", "execute_chapter", "find_quarto", "find_tex", "freeze_fingerprint",
+           "guard_freeze", "prerender", "render_book"]
 
 #: Seconds one cell may run in :func:`execute_chapter`.
 DEFAULT_TIMEOUT = 1800
@@ -57,7 +51,6 @@ class ChapterExecutionError(RuntimeError):
     """A chapter cell or inline expression failed; the message names both."""
 
     def __init__(self, chapter: str, where: str, detail: str):
-        self.chapter, self.where, self.detail = chapter, where, detail
         super().__init__(f"{chapter}: {where} failed\n{detail}")
 
 
@@ -71,21 +64,15 @@ def book_chapters(root: str | os.PathLike | None = None) -> list[str]:
     """The chapter files of ``_quarto.yml`` in book order (parts flattened)."""
     data = yaml.safe_load((_root(root) / "_quarto.yml").read_text(encoding="utf-8")) or {}
     book = data.get("book") or {}
-    out: list[str] = []
 
-    def add(item):
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, dict):
-            for sub in item.get("chapters") or []:
-                add(sub)
+    def flat(items):
+        for item in items or []:
+            if isinstance(item, dict):
+                yield from flat(item.get("chapters"))
+            else:
+                yield str(item)
 
-    for item in (book.get("chapters") or []) + (book.get("appendices") or []):
-        add(item)
-    return out
-
-
-# -------------------------------------------------- profile, pipeline, freeze
+    return list(flat((book.get("chapters") or []) + (book.get("appendices") or [])))
 
 
 def freeze_fingerprint(cfg) -> str:
@@ -99,12 +86,8 @@ def freeze_fingerprint(cfg) -> str:
 
 
 def guard_freeze(cfg, root=None, log=print) -> bool:
-    """Clear ``_freeze/`` when it was made for another profile or data set.
-
-    ``freeze: auto`` re-executes a chapter only when its *source* changes,
-    so without this a build for another profile would show stale outputs.
-    Returns True when it cleared the folder.
-    """
+    """Clear ``_freeze/`` (True) when it was made for another profile or data:
+    ``freeze: auto`` re-executes a chapter only when its *source* changes."""
     freeze = _root(root) / "_freeze"
     stamp = freeze / "lsreport-fingerprint.json"
     fingerprint = freeze_fingerprint(cfg)
@@ -119,11 +102,8 @@ def guard_freeze(cfg, root=None, log=print) -> bool:
 
 
 def prerender(profile: str | None = None, *, root=None, upto: str = "sweep", log=print):
-    """Quarto's ``pre-render`` step: run the pipeline, then guard ``_freeze/``.
-
-    ``profile`` defaults to ``$LSREPORT_PROFILE``, else ``"default"``;
-    ``root`` is the Quarto project (default: this repository).
-    """
+    """Quarto's ``pre-render`` step: run the pipeline, then guard ``_freeze/``
+    (``profile``: default ``$LSREPORT_PROFILE``; ``root``: the Quarto project)."""
     from . import pipeline
     from .config import load_config
 
@@ -136,18 +116,15 @@ def prerender(profile: str | None = None, *, root=None, upto: str = "sweep", log
     return cfg
 
 
-# ------------------------------------------------------------- real Quarto
-
-
 def find_quarto(install: bool = False, log=print) -> str:
     """The ``quarto`` executable: on ``PATH``, else beside this Python; with
     ``install=True`` a missing one comes from PyPI (``pip install quarto-cli``).
     Raises :class:`QuartoNotFoundError` saying how to get Quarto."""
     here = Path(sys.executable).parent / "quarto"
     found = shutil.which("quarto") or (str(here) if here.exists() else None)
-    if found or not install:
-        if found:
-            return found
+    if found:
+        return found
+    if not install:
         raise QuartoNotFoundError(NO_QUARTO)
     log("lsreport: quarto not found on PATH; installing quarto-cli from PyPI ...")
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "quarto-cli"])
@@ -158,28 +135,15 @@ def find_quarto(install: bool = False, log=print) -> str:
 
 def find_tex() -> str | None:
     """A TeX engine Quarto can use (TeX Live on ``PATH`` or TinyTeX), or None."""
-    for engine in ("lualatex", "xelatex", "pdflatex"):
-        hit = shutil.which(engine) or next(iter(sorted(glob.glob(
-            os.path.expanduser(f"~/.TinyTeX/bin/*/{engine}")))), None)
-        if hit:
-            return hit
-    return None
-
-
-def quarto_env(profile: str, extra: dict | None = None) -> dict:
-    """The environment for ``quarto``: the profile, and *this* Python for
-    the pre-render script and the ``python3`` Jupyter kernel."""
-    from .config import PROFILE_ENV
-
-    env = dict(os.environ, **{PROFILE_ENV: profile, "QUARTO_PYTHON": sys.executable})
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.update(extra or {})
-    return env
+    tinytex = sorted(glob.glob(os.path.expanduser("~/.TinyTeX/bin/*/")))
+    hits = [shutil.which(e, path=os.pathsep.join([os.environ.get("PATH", ""), *tinytex]))
+            for e in ("lualatex", "xelatex", "pdflatex")]
+    return next((h for h in hits if h), None)
 
 
 @dataclass
 class RenderResult:
-    """What :func:`render_book` did."""
+    """What :func:`render_book` did (``output``: Quarto's, when captured)."""
 
     profile: str
     output_dir: Path
@@ -187,30 +151,22 @@ class RenderResult:
     seconds: float
     pdf: Path | None = None
     notes: list[str] = field(default_factory=list)
+    output: str = ""
 
 
 def render_book(profile: str | None = None, *, to: str = "auto", root=None,
                 output_dir: str | os.PathLike | None = None, install_quarto: bool = False,
-                env: dict | None = None, log=print) -> RenderResult:
+                env: dict | None = None, capture: bool = False, log=print) -> RenderResult:
     """``quarto render`` the book for a profile: HTML, and the PDF when TeX is there.
 
-    Parameters
-    ----------
-    profile : str, optional
-        Default ``$LSREPORT_PROFILE``, else ``"default"``.
-    to : {"auto", "html", "pdf", "all"}
-        ``"auto"``: HTML and PDF, or HTML only (with a note) without TeX;
-        ``"all"`` and ``"pdf"`` insist on the PDF.
-    root, output_dir : path, optional
-        Project and output folder (default: this repository, ``_book``).
-    install_quarto : bool
-        Install ``quarto-cli`` from PyPI when Quarto is missing.
-    env : dict, optional
-        Extra environment for Quarto (tests point ``LSREPORT_CACHE`` elsewhere).
-
-    Raises
-    ------
-    QuartoNotFoundError, RuntimeError
+    ``to="auto"`` renders HTML and PDF, or the HTML only (with a note) where
+    no TeX is found; ``"all"`` and ``"pdf"`` insist on the PDF, ``"html"``
+    skips it. ``root``/``output_dir`` default to this repository and
+    ``_book``; ``install_quarto`` pip-installs ``quarto-cli`` when Quarto is
+    missing; ``env`` is extra environment for Quarto (tests point
+    ``LSREPORT_CACHE`` elsewhere); ``capture`` keeps Quarto's output in
+    ``RenderResult.output``. Raises :class:`QuartoNotFoundError` or
+    ``RuntimeError`` (no TeX for a PDF asked for; ``quarto render`` failed).
     """
     from .config import PROFILE_ENV, load_config
 
@@ -233,27 +189,29 @@ def render_book(profile: str | None = None, *, to: str = "auto", root=None,
         cmd += ["--output-dir", str(Path(output_dir).resolve())]
     log(f"lsreport render: {' '.join(cmd)} (profile {profile!r}, {quarto})")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root, env=quarto_env(profile, env))
+    # this Python for the pre-render script and the python3 kernel of the chapters
+    qenv = dict(os.environ, **{PROFILE_ENV: profile, "QUARTO_PYTHON": sys.executable})
+    qenv["PATH"] = os.path.dirname(sys.executable) + os.pathsep + qenv.get("PATH", "")
+    proc = subprocess.run(cmd, cwd=root, env={**qenv, **(env or {})}, text=True,
+                          stdout=subprocess.PIPE if capture else None,
+                          stderr=subprocess.STDOUT if capture else None)
     if proc.returncode:
-        raise RuntimeError(f"quarto render failed (exit {proc.returncode})")
+        raise RuntimeError(f"quarto render failed (exit {proc.returncode})"
+                           + (f":\n{proc.stdout[-5000:]}" if capture else ""))
     out = Path(output_dir).resolve() if output_dir else root / "_book"
     pdfs = sorted(out.glob("*.pdf"))
     for note in notes:
         log(f"lsreport render: {note}")
     log(f"lsreport render: {', '.join(formats)} in {out} after {time.perf_counter() - t0:.0f} s")
     return RenderResult(profile, out, formats, time.perf_counter() - t0,
-                        pdfs[0] if pdfs and "pdf" in formats else None, notes)
-
-
-# ------------------------------------------ chapters without Quarto (tests)
+                        pdfs[0] if pdfs and "pdf" in formats else None, notes, proc.stdout or "")
 
 
 def cell_options(source: str) -> dict:
     """The ``#|`` options at the top of a code cell, parsed as YAML."""
     lines = []
     for line in source.splitlines():
-        m = _OPTION_RE.match(line)
-        if not m:
+        if not (m := _OPTION_RE.match(line)):
             break
         lines.append(line[m.end():])
     opts = yaml.safe_load("\n".join(lines)) if lines else {}
@@ -306,23 +264,14 @@ def execute_chapter(path: str | os.PathLike, *, env: dict | None = None,
                     timeout: int = DEFAULT_TIMEOUT, name: str | None = None):
     """Run one ``.qmd`` in a ``python3`` kernel of this Python, without Quarto.
 
-    The chapter is read with jupytext (R Markdown reader: ``#|`` lines stay
-    in the cells), its code cells run in order in the chapter's folder
-    (``eval: false`` skipped, ``error: true`` allowed to fail) and each
-    markdown cell's inline expressions are evaluated when reached.
-
-    Returns
-    -------
-    NotebookNode
-        Code cells carry their parsed options in
-        ``cell.metadata["lsreport"]["options"]``, markdown cells their inline
-        results in ``cell.metadata["user_expressions"]``; the front matter is
-        in ``nb.metadata["lsreport"]["front_matter"]``.
-
-    Raises
-    ------
-    ChapterExecutionError
-        On the first failing cell or inline expression, naming both.
+    Read with jupytext (``#|`` lines stay in the cells), code cells run in
+    order in the chapter's folder (``eval: false`` skipped, ``error: true``
+    may fail), inline expressions are evaluated when their markdown cell is
+    reached. The notebook returned has each code cell's options in
+    ``cell.metadata["lsreport"]["options"]``, inline results in
+    ``cell.metadata["user_expressions"]`` and the front matter in
+    ``nb.metadata["lsreport"]["front_matter"]``. Raises
+    :class:`ChapterExecutionError` naming the first failing cell or expression.
     """
     import jupytext
     from nbclient import NotebookClient
@@ -348,7 +297,6 @@ def execute_chapter(path: str | os.PathLike, *, env: dict | None = None,
         for index, cell in enumerate(nb.cells):
             if cell.cell_type == "markdown":
                 _inline(client, cell, name)
-                continue
             if cell.cell_type != "code":
                 continue
             number += 1
