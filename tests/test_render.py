@@ -139,7 +139,11 @@ def test_guard_freeze_clears_outputs_of_another_profile_or_data(tmp_path, monkey
     assert render.guard_freeze(smoke, tmp_path, log=lambda s: None)   # no stamp: maybe stale
     stale.mkdir(parents=True)
     assert not render.guard_freeze(smoke, tmp_path, log=lambda s: None) and stale.exists()
-    monkeypatch.setenv("LSREPORT_CELEBA", str(tmp_path / "celeba"))  # other data, same profile
+    monkeypatch.setenv("LSREPORT_CELEBA", str(tmp_path / "celeba"))
+    assert render.guard_freeze(load_config("default"), tmp_path, log=lambda s: None)
+    assert not stale.exists()
+    stale.mkdir(parents=True)
+    monkeypatch.setenv("LSREPORT_CELEBA", str(tmp_path / "other-celeba"))  # other data, same profile
     assert render.guard_freeze(load_config("default"), tmp_path, log=lambda s: None)
     assert not stale.exists()
     stale.mkdir(parents=True)
