@@ -396,19 +396,30 @@ class LookupEncoder:
     in [0, 1], ``output.shape``) and refuses any other image.
     """
 
-    def __init__(self, images: np.ndarray, z: np.ndarray):
-        self._z = np.asarray(z, np.float32)
+    def __init__(self, images, z, d: int | None = None):
+        # images and z may be callables: the index is built on first use, so loading
+        # the model does not decode the faces
+        self._images, self._zsrc = images, z
+        self._z: np.ndarray | None = None
         self._index: dict[bytes, int] = {}
-        for i in range(len(images)):
-            self._index.setdefault(hashlib.sha1(np.ascontiguousarray(images[i]).tobytes()).digest(), i)
+        width = int(d) if d is not None else int(np.asarray(z).shape[1])
 
         class _Out:
-            shape = (None, self._z.shape[1])
+            shape = (None, width)
 
         self.output = _Out()
         self.name = "lookup_encoder"
 
+    def _build(self) -> None:
+        images = self._images() if callable(self._images) else self._images
+        z = self._zsrc() if callable(self._zsrc) else self._zsrc
+        self._z = np.asarray(z, np.float32)
+        for i in range(len(images)):
+            self._index.setdefault(hashlib.sha1(np.ascontiguousarray(images[i]).tobytes()).digest(), i)
+
     def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
+        if self._z is None:
+            self._build()
         x = np.asarray(x)
         u = x if x.dtype == np.uint8 else np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
         rows = []
@@ -559,8 +570,8 @@ def load_model(cfg: Config, store, *, progress: bool = True):
         from . import load_faces
         from ..pipeline import latents as latents_step
 
-        faces = load_faces(cfg, store, progress=progress)
-        encoder = LookupEncoder(faces.images, latents_step(cfg, store, progress=progress).z)
+        encoder = LookupEncoder(lambda: load_faces(cfg, store, progress=progress).images,
+                                lambda: latents_step(cfg, store, progress=progress).z, d=lf.d)
     fp = _keras_sha(cfg)
     key = section_hash(cfg, [], "latents-model", lf.sha256, fp, step="model")
     history = pd.DataFrame(columns=["epoch", "loss", "val_loss", "seconds", "images_per_s"])
