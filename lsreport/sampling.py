@@ -14,8 +14,8 @@ name (registry key)    function
                        inside histogram or quantile intervals
 ``"diagonal"``         :func:`sample_diagonal` -- independent normals
 ``"mvn"``              :func:`sample_mvn` -- fitted multivariate normal
-``"ellipse"``          :func:`sample_ellipse` -- inside k-sigma ellipses of
-                       principal-component pairs
+``"ellipse"``          :func:`sample_ellipse` -- inside k-sigma discs of
+                       fixed pairs of whitened principal coordinates
 ``"gmm"``              :func:`sample_gmm` -- Gaussian mixture (ex-post
                        density estimation)
 =====================  ==================================================
@@ -67,6 +67,8 @@ __all__ = [
     "interpolation_path",
     "uniform_cube_variance",
     "ellipse_pair_coverage",
+    "ellipse_covariance_factor",
+    "ellipse_region_mass",
 ]
 
 #: Relative eigenvalue below which the covariance counts as singular.
@@ -185,16 +187,19 @@ def _intervals_from_histograms(counts, starts, bin_width, peak_fraction):
 class LatentStats:
     """Summary statistics of a latent cloud, the input of every sampler.
 
-    Build it with :meth:`LatentStats.fit`; all arrays are float64.
+    Build it with :meth:`LatentStats.fit`; all arrays are float64. The mean,
+    covariance and eigen-decomposition are those of
+    :func:`lsreport.stats.pca.moments` and :func:`lsreport.stats.pca.fit_pca`,
+    and :meth:`mahalanobis` is :func:`lsreport.stats.normality.mahalanobis_sq`:
+    one model of the latent cloud for the analysis and the samplers.
 
     Attributes
     ----------
-    mean : ndarray, shape (D,)
-        Component means.
-    cov : ndarray, shape (D, D)
-        Sample covariance (``ddof=1``), plus ``ridge * I`` if a ridge was added.
-    std : ndarray, shape (D,)
-        Component standard deviations (square root of ``diag(cov)``).
+    moments : lsreport.stats.pca.Moments
+        Mean and sample covariance (``ddof=1``), plus ``ridge * I`` if a
+        ridge was added.
+    pca : lsreport.stats.pca.PCAResult
+        Eigen-decomposition of that covariance (axes as rows, descending).
     minimum, maximum : ndarray, shape (D,)
         Component extremes.
     quantile_levels : ndarray, shape (Q,)
@@ -207,19 +212,18 @@ class LatentStats:
         Left edge of the first bin of each component.
     bin_width : float
         Histogram bin width.
-    eigenvalues : ndarray, shape (D,)
-        Eigenvalues of :attr:`cov`, descending.
-    eigenvectors : ndarray, shape (D, D)
-        Matching unit eigenvectors as columns (the PCA frame).
     n : int
         Number of vectors the statistics were fitted on.
     ridge : float
         What was added to the diagonal of the covariance (0 if nothing).
+
+    The properties :attr:`mean`, :attr:`cov`, :attr:`std`,
+    :attr:`eigenvalues` and :attr:`eigenvectors` read :attr:`moments` and
+    :attr:`pca`.
     """
 
-    mean: np.ndarray
-    cov: np.ndarray
-    std: np.ndarray
+    moments: object = field(repr=False)
+    pca: object = field(repr=False)
     minimum: np.ndarray
     maximum: np.ndarray
     quantile_levels: np.ndarray
@@ -227,13 +231,37 @@ class LatentStats:
     hist_counts: tuple = field(repr=False)
     hist_start: np.ndarray = field(repr=False)
     bin_width: float
-    eigenvalues: np.ndarray
-    eigenvectors: np.ndarray = field(repr=False)
     n: int
     ridge: float = 0.0
 
+    @property
+    def mean(self) -> np.ndarray:
+        """Component means, shape (D,)."""
+        return self.moments.mean
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Covariance (``ddof=1``, plus the ridge), shape (D, D)."""
+        return self.moments.cov
+
+    @property
+    def std(self) -> np.ndarray:
+        """Component standard deviations (square root of ``diag(cov)``)."""
+        return self.moments.std
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of :attr:`cov`, descending."""
+        return self.pca.explained_variance
+
+    @property
+    def eigenvectors(self) -> np.ndarray:
+        """Matching unit eigenvectors as columns (the PCA frame), shape (D, D)."""
+        return self.pca.components.T
+
     @classmethod
-    def fit(cls, z, *, bin_width: float = 0.25, ridge: float | str | None = None) -> LatentStats:
+    def fit(cls, z, *, bin_width: float = 0.25, ridge: float | str | None = None,
+            precomputed=None) -> LatentStats:
         """Fit the statistics to latent vectors.
 
         Parameters
@@ -250,6 +278,9 @@ class LatentStats:
             :meth:`mahalanobis`) raise a ``ValueError``. ``"auto"`` adds
             ``1e-6`` times the mean component variance only when the covariance
             is singular, and warns with the value used.
+        precomputed : lsreport.stats.pca.Moments, optional
+            Mean and covariance of ``z`` already computed (e.g.
+            ``LatentAnalysis.moments``); skips that pass over the data.
 
         Returns
         -------
@@ -260,11 +291,21 @@ class LatentStats:
         ValueError
             For a non-2-D array, fewer than 2 vectors, or NaN/inf values.
         """
+        from .stats.pca import Moments, fit_pca, moments
+
         z = _check_latents(z)
         n, d = z.shape
-        mean = z.mean(axis=0)
-        cov = np.atleast_2d(np.cov(z, rowvar=False))
-        evals, evecs = np.linalg.eigh(cov)
+        if precomputed is not None:
+            if precomputed.d != d or precomputed.n != n:
+                raise ValueError(f"precomputed moments are for n={precomputed.n}, d={precomputed.d}; "
+                                 f"z has n={n}, d={d}")
+            mom = precomputed
+        elif n > d:
+            mom = moments(z, _checked=True)  # validated above; constant components allowed here
+        else:  # stats.moments refuses a singular sample; the samplers decide later
+            mom = Moments(n=n, mean=z.mean(axis=0), cov=np.atleast_2d(np.cov(z, rowvar=False)))
+        cov = mom.cov
+        evals = np.linalg.eigvalsh(cov)
         scale = max(float(np.trace(cov)) / d, np.finfo(float).tiny)
         singular = evals[0] <= _RANK_TOL * max(evals[-1], np.finfo(float).tiny)
         added = 0.0
@@ -283,19 +324,11 @@ class LatentStats:
             if added < 0:
                 raise ValueError(f"ridge must be >= 0; got {ridge}")
         if added:
-            cov = cov + added * np.eye(d)
-            evals = evals + added
-        order = np.argsort(evals)[::-1]
-        evals = np.clip(evals[order], 0.0, None)
-        evecs = evecs[:, order]
-        # fix the sign of each axis (largest entry positive) so the frame is reproducible
-        flip = np.sign(evecs[np.abs(evecs).argmax(axis=0), np.arange(d)])
-        evecs = evecs * np.where(flip == 0, 1.0, flip)
+            mom = Moments(n=mom.n, mean=mom.mean, cov=cov + added * np.eye(d), shrinkage=mom.shrinkage)
         counts, start = _histograms(z, bin_width)
         return cls(
-            mean=mean,
-            cov=cov,
-            std=np.sqrt(np.diag(cov)),
+            moments=mom,
+            pca=fit_pca(z, precomputed=mom),
             minimum=z.min(axis=0),
             maximum=z.max(axis=0),
             quantile_levels=_QUANTILE_LEVELS.copy(),
@@ -303,8 +336,6 @@ class LatentStats:
             hist_counts=counts,
             hist_start=start,
             bin_width=float(bin_width),
-            eigenvalues=evals,
-            eigenvectors=evecs,
             n=int(n),
             ridge=added,
         )
@@ -368,24 +399,29 @@ class LatentStats:
     def whiten(self, x) -> np.ndarray:
         """Coordinates in the whitened PCA frame: ``(x - mean) V / sqrt(lambda)``."""
         self.require_full_rank("whitening")
-        x = np.asarray(x, dtype=np.float64)
-        return (x - self.mean) @ self.eigenvectors / np.sqrt(self.eigenvalues)
+        return self.pca.transform(np.atleast_2d(np.asarray(x, dtype=np.float64)), whiten=True)
 
     def unwhiten(self, u) -> np.ndarray:
         """Inverse of :meth:`whiten`: ``mean + (u sqrt(lambda)) V^T``."""
-        u = np.asarray(u, dtype=np.float64)
-        return self.mean + (u * np.sqrt(self.eigenvalues)) @ self.eigenvectors.T
+        u = np.atleast_2d(np.asarray(u, dtype=np.float64))
+        if u.shape[1] != self.dim:
+            raise ValueError(f"vectors have {u.shape[1]} components, the statistics {self.dim}")
+        return self.pca.inverse_transform(u * np.sqrt(self.eigenvalues))
 
     def mahalanobis(self, x) -> np.ndarray:
         """Mahalanobis radius ``sqrt((x - mean)^T cov^-1 (x - mean))`` of each row.
 
+        :func:`lsreport.stats.normality.mahalanobis_sq` with these moments.
         For vectors from the fitted normal distribution the radius follows a chi
         distribution with D degrees of freedom (mean close to ``sqrt(D - 1/2)``).
         """
+        from .stats.normality import mahalanobis_sq
+
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[1] != self.dim:
             raise ValueError(f"vectors have {x.shape[1]} components, the statistics {self.dim}")
-        return np.linalg.norm(self.whiten(x), axis=1)
+        self.require_full_rank("the Mahalanobis radius")
+        return np.sqrt(mahalanobis_sq(x, precomputed=self.moments))
 
 
 def _singular_reason(z, cov) -> str:
@@ -759,6 +795,44 @@ def ellipse_pair_coverage(k: float) -> float:
     return float(coverage_for_k(k))
 
 
+def ellipse_covariance_factor(k: float, within: str = "uniform") -> float:
+    """Covariance of :func:`sample_ellipse` as a multiple of the fitted one.
+
+    The samples have covariance ``c * cov`` with ``c = E[r**2] / 2`` for the
+    radius ``r`` of one whitened pair: ``k**2 / 4`` for points uniform in
+    the disc of radius ``k`` (so only ``k = 2`` reproduces ``cov``), and
+    ``1 - k**2 exp(-k**2/2) / (2 (1 - exp(-k**2/2)))`` for the standard
+    normal truncated to that disc (0.687 at ``k = 2``).
+    """
+    if not k > 0:
+        raise ValueError(f"k must be positive; got {k}")
+    if within == "uniform":
+        return float(k * k / 4.0)
+    if within == "normal":
+        q = np.exp(-k * k / 2.0)
+        return float(1.0 - k * k * q / (2.0 * (1.0 - q)))
+    raise ValueError(f"within must be 'uniform' or 'normal'; got {within!r}")
+
+
+def ellipse_region_mass(k: float, d: int) -> float:
+    """Share of the fitted normal's mass in the region :func:`sample_ellipse` samples.
+
+    The region is a product of ``D // 2`` discs of radius ``k`` in the
+    whitened principal pairs (and, for odd ``D``, the interval ``[-k, k]``
+    of the last axis), so it holds
+    ``(1 - exp(-k**2/2))**(D // 2) * (2 Phi(k) - 1)**(D % 2)``
+    -- about ``(1 - exp(-k**2/2))**(D/2)`` -- of the normal: 9e-9 at
+    ``D = 256`` and ``k = 2``, although every single pair holds 86.5 %.
+    """
+    d = int(d)
+    if d < 1:
+        raise ValueError(f"d must be >= 1; got {d}")
+    log_mass = (d // 2) * np.log(ellipse_pair_coverage(k))
+    if d % 2:
+        log_mass += np.log(2 * _st.norm.cdf(k) - 1)
+    return float(np.exp(log_mass))
+
+
 def sample_ellipse(
     stats: LatentStats,
     n: int,
@@ -767,7 +841,7 @@ def sample_ellipse(
     k: float = 2.0,
     within: str = "uniform",
 ) -> np.ndarray:
-    """Samples inside the k-sigma confidence ellipses of principal-component pairs.
+    """Samples inside k-sigma discs of fixed pairs of whitened principal coordinates.
 
     Parameters
     ----------
@@ -778,12 +852,12 @@ def sample_ellipse(
     rng : numpy.random.Generator
         Source of randomness.
     k : float, default 2.0
-        Radius of the ellipses in units of the standard deviations along the
+        Radius of the discs in units of the standard deviations along the
         principal axes (whitened radius).
     within : {"uniform", "normal"}, default "uniform"
-        How points are distributed inside each ellipse: uniformly over its
-        area, or as the fitted normal truncated to the ellipse (rejection
-        sampling).
+        How points are distributed inside each disc: uniformly over its
+        area, or as the standard normal truncated to the disc (exact
+        inverse-CDF draws).
 
     Returns
     -------
@@ -791,26 +865,36 @@ def sample_ellipse(
 
     Notes
     -----
-    Our reading of the method of part X of [1]_: the author confines the
-    z-points to the regions that 2-D confidence ellipses of component pairs
-    enclose, so that every pair of coordinates looks like a pair of real
-    latents. We implement it in the PCA frame, where the ellipses are axis
-    aligned and become circles after whitening:
+    Our reading of the method of part X of [1]_, where z-points are confined
+    to the regions that 2-D confidence ellipses enclose. What this sampler
+    does:
 
-    1. rotate into the PCA frame of the fitted covariance and whiten
+    1. it works in the whitened PCA frame of the fitted covariance
        (``u_i = v_i^T (x - mean) / sqrt(lambda_i)``);
-    2. group the principal coordinates in pairs ``(u_0, u_1), (u_2, u_3), ...``
-       and draw each pair inside the disc of radius ``k``; for odd D the last
-       coordinate is drawn in ``[-k, k]``;
-    3. map back with :meth:`LatentStats.unwhiten`.
+    2. it groups the principal coordinates in the fixed pairs
+       ``(u_0, u_1), (u_2, u_3), ...`` and draws each pair inside the disc
+       of radius ``k``; for odd D the last coordinate is the first
+       coordinate of one more such disc draw, so it has the same marginal
+       law (and variance) as every paired axis;
+    3. it maps back with :meth:`LatentStats.unwhiten`.
 
-    A k-sigma ellipse of a 2-D normal holds ``1 - exp(-k**2/2)`` of its mass
-    (39.3 %, 86.5 %, 98.9 % for k = 1, 2, 3; see
-    :func:`ellipse_pair_coverage`), not the 1-D 68-95-99.7 %. The samples
-    therefore avoid the low-density outskirts of every pair, but their total
-    whitened radius is still about ``k * sqrt(D) / 2`` for uniform discs
-    (``E[r**2] = k**2 / 2`` per pair), i.e. ``sqrt(D)`` like the cloud itself
-    for ``k = 2``.
+    What follows from that:
+
+    * Only those fixed *principal* pairs are confined. A pair of original
+      components of the samples falls inside its own k-sigma ellipse about
+      as often as for plain normal samples (86.5 % for k = 2), not always.
+    * The covariance of the samples is ``c * cov`` with
+      ``c = k**2 / 4`` for uniform discs (only k = 2 reproduces ``cov``) and
+      0.687 for ``within="normal"`` at k = 2
+      (:func:`ellipse_covariance_factor`).
+    * Uniform discs make the squared whitened radius a sum of D/2 uniform
+      variables on ``[0, k**2]``: mean ``k**2 D / 4`` and variance
+      ``k**4 D / 24`` (``2D/3`` at k = 2, against ``2D`` for the normal):
+      a thinner shell at about the normal's radius, not a region that
+      avoids the outskirts.
+    * The sampled region holds ``(1 - exp(-k**2/2))**(D/2)`` of the fitted
+      normal's mass (:func:`ellipse_region_mass`): each pair holds
+      86.5 % for k = 2, all 128 pairs of D = 256 together 9e-9.
 
     References
     ----------
@@ -821,30 +905,23 @@ def sample_ellipse(
     _check_rng(rng)
     if not k > 0:
         raise ValueError(f"k must be positive; got {k}")
+    if within not in ("uniform", "normal"):
+        raise ValueError(f"within must be 'uniform' or 'normal'; got {within!r}")
     stats.require_full_rank("sample_ellipse")
     d = stats.dim
-    n_pairs, odd = divmod(d, 2)
-    u = np.empty((n, d))
+    n_discs = (d + 1) // 2  # one more disc for odd D; its second coordinate is dropped
     if within == "uniform":
-        r = k * np.sqrt(rng.uniform(size=(n, n_pairs)))
-        phi = rng.uniform(0.0, 2 * np.pi, size=(n, n_pairs))
-        u[:, 0 : 2 * n_pairs : 2] = r * np.cos(phi)
-        u[:, 1 : 2 * n_pairs : 2] = r * np.sin(phi)
-        if odd:
-            u[:, -1] = rng.uniform(-k, k, size=n)
-    elif within == "normal":
+        r = k * np.sqrt(rng.uniform(size=(n, n_discs)))
+    else:
         # inverse-CDF of the radius of a 2-D standard normal truncated at k:
         # P(R <= r) = (1 - exp(-r^2/2)) / (1 - exp(-k^2/2)), exact, no rejection loop
-        p = rng.uniform(size=(n, n_pairs)) * ellipse_pair_coverage(k)
+        p = rng.uniform(size=(n, n_discs)) * ellipse_pair_coverage(k)
         r = np.sqrt(-2.0 * np.log1p(-p))
-        phi = rng.uniform(0.0, 2 * np.pi, size=(n, n_pairs))
-        u[:, 0 : 2 * n_pairs : 2] = r * np.cos(phi)
-        u[:, 1 : 2 * n_pairs : 2] = r * np.sin(phi)
-        if odd:
-            u[:, -1] = _st.truncnorm.rvs(-k, k, size=n, random_state=rng)
-    else:
-        raise ValueError(f"within must be 'uniform' or 'normal'; got {within!r}")
-    return stats.unwhiten(u).astype(np.float32)
+    phi = rng.uniform(0.0, 2 * np.pi, size=(n, n_discs))
+    u = np.empty((n, 2 * n_discs))
+    u[:, 0::2] = r * np.cos(phi)
+    u[:, 1::2] = r * np.sin(phi)
+    return stats.unwhiten(u[:, :d]).astype(np.float32)
 
 
 def sample_gmm(gmm: LatentGMM, n: int, *, rng: np.random.Generator) -> np.ndarray:
@@ -914,7 +991,8 @@ SAMPLERS: Mapping[str, SamplerSpec] = {
         SamplerSpec("intervals", sample_intervals, "stats", "uniform within per-component intervals"),
         SamplerSpec("diagonal", sample_diagonal, "stats", "independent normals per component"),
         SamplerSpec("mvn", sample_mvn, "stats", "fitted multivariate normal (full covariance)"),
-        SamplerSpec("ellipse", sample_ellipse, "stats", "inside k-sigma ellipses of principal-axis pairs"),
+        SamplerSpec("ellipse", sample_ellipse, "stats",
+                    "inside k-sigma discs of fixed pairs of whitened principal coordinates"),
         SamplerSpec("gmm", sample_gmm, "gmm", "Gaussian mixture fitted to the latents"),
     )
 }

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from scipy import integrate
+from scipy import stats as stats_
 from scipy.spatial.distance import mahalanobis as scipy_mahalanobis
 
 from lsreport import sampling as S
@@ -109,8 +111,11 @@ def test_singular_covariance_raises_clearly_or_regularises(rng):
         S.sample_mvn(S.LatentStats.fit(const), 5, rng=rng)
     with pytest.warns(RuntimeWarning, match="added ridge"):
         reg = S.LatentStats.fit(few, ridge="auto")
-    assert reg.ridge > 0 and not reg.is_singular
-    np.testing.assert_allclose(np.diag(reg.cov) - np.diag(st.cov), reg.ridge)
+    assert not reg.is_singular
+    # "auto": 1e-6 times the mean component variance, added to the diagonal
+    assert reg.ridge == pytest.approx(1e-6 * np.var(few, axis=0, ddof=1).mean(), rel=1e-9)
+    np.testing.assert_allclose(reg.cov, np.cov(few, rowvar=False) + reg.ridge * np.eye(few.shape[1]),
+                               rtol=1e-9, atol=1e-15)
     assert np.all(np.isfinite(S.sample_mvn(reg, 5, rng=rng)))
 
 
@@ -140,7 +145,7 @@ def test_cube_samples_stay_in_cube_with_variance_b2_over_3(stats, b):
     n = 40000
     x = S.sample_cube(stats, n, rng=np.random.default_rng(3), b=b).astype(float)
     assert np.all(np.abs(x) <= b)
-    var = b * b / 3
+    var = stats_.uniform(-b, 2 * b).var()
     assert S.uniform_cube_variance(b) == pytest.approx(var)
     # sd of the sample variance of U(-b, b): sqrt((mu4 - var^2) / n), mu4 = b^4 / 5
     tol = 4.5 * np.sqrt((b**4 / 5 - var**2) / n)
@@ -181,17 +186,77 @@ def test_ellipse_samples_lie_within_k(stats, z, within):
     assert p == pytest.approx(expected, abs=4.5 * np.sqrt(expected * (1 - expected) / r.size))
 
 
-def test_ellipse_odd_dimension(rng):
+@pytest.mark.parametrize("within", ["uniform", "normal"])
+def test_ellipse_odd_dimension_last_axis_like_the_paired_ones(rng, within):
     z = rng.normal(size=(3000, 5)) * [1, 2, 3, 4, 5]
     st = S.LatentStats.fit(z)
-    x = S.sample_ellipse(st, 3000, rng=rng, k=2.0).astype(float)
+    n = 60_000
+    x = S.sample_ellipse(st, n, rng=rng, k=2.0, within=within).astype(float)
     r, u = _pair_radii(st, x, z)
     assert r.max() <= 2.0 * (1 + 1e-4) and np.abs(u[:, -1]).max() <= 2.0 * (1 + 1e-4)
+    # the unpaired last axis has the variance of every paired axis (not k^2/3)
+    v = u.var(axis=0)
+    assert abs(v[-1] - v[:-1].mean()) < 4.5 * v[:-1].mean() * np.sqrt(2 / n) * 1.5
     assert S.ellipse_pair_coverage(1.0) == pytest.approx(0.3935, abs=1e-4)
 
 
+def _radial_second_moment(k, within):
+    # E[r^2] of one whitened pair by numerical integration of the radial density
+    dens = (lambda r: 2 * r / k**2) if within == "uniform" else (lambda r: r * np.exp(-r * r / 2))
+    num = integrate.quad(lambda r: r * r * dens(r), 0, k)[0]
+    return num / integrate.quad(dens, 0, k)[0]
+
+
+@pytest.mark.parametrize("within,k", [("uniform", 1.5), ("uniform", 2.0), ("normal", 2.0)])
+def test_ellipse_covariance_is_a_known_multiple_of_the_fitted_one(stats, within, k):
+    n = 60_000
+    x = S.sample_ellipse(stats, n, rng=np.random.default_rng(8), k=k, within=within).astype(float)
+    c = _radial_second_moment(k, within) / 2  # per whitened coordinate
+    assert S.ellipse_covariance_factor(k, within) == pytest.approx(c, rel=1e-9)
+    if within == "normal":
+        assert c == pytest.approx(0.687, abs=1e-3)
+    target = c * stats.cov
+    # the spread of a covariance entry is below the normal one for these bounded laws
+    assert np.all(np.abs(np.cov(x, rowvar=False) - target) < _cov_tol(target, n))
+    assert np.all(np.abs(x.mean(axis=0) - stats.mean) < _mean_tol(target, n))
+
+
+def test_ellipse_squared_radius_is_a_thin_shell(stats):
+    # uniform discs: d^2 is a sum of D/2 uniforms on [0, k^2]: var = D k^4 / 24 (2D/3 at k = 2)
+    n, k = 40_000, 2.0
+    x = S.sample_ellipse(stats, n, rng=np.random.default_rng(9), k=k).astype(float)
+    d2 = stats.mahalanobis(x) ** 2
+    assert d2.mean() == pytest.approx(k * k * D / 4, rel=0.01)
+    assert d2.var() == pytest.approx(2 * D / 3, rel=0.05)
+
+
+def test_ellipse_pairs_of_original_components_are_not_confined(stats):
+    # only the fixed principal pairs are confined; a pair of original
+    # components falls inside its own 2-sigma ellipse about 86.5 % of the time
+    n = 40_000
+    x = S.sample_ellipse(stats, n, rng=np.random.default_rng(10), k=2.0).astype(float)
+    c = stats.cov[np.ix_([0, 3], [0, 3])]
+    y = x[:, [0, 3]] - stats.mean[[0, 3]]
+    inside = np.einsum("ni,ij,nj->n", y, np.linalg.inv(c), y) <= 4.0
+    assert inside.mean() == pytest.approx(1 - np.exp(-2), abs=0.02)
+    assert inside.mean() < 0.95
+
+
+def test_ellipse_region_mass_by_monte_carlo(rng):
+    # share of normal draws whose whitened pairs all lie in their discs
+    # (and the odd last axis in [-k, k])
+    d, k, n = 5, 1.5, 400_000
+    u = rng.standard_normal((n, d))
+    ok = (np.hypot(u[:, 0], u[:, 1]) <= k) & (np.hypot(u[:, 2], u[:, 3]) <= k) & (np.abs(u[:, 4]) <= k)
+    m = S.ellipse_region_mass(k, d)
+    assert m == pytest.approx(ok.mean(), abs=4.5 * np.sqrt(m * (1 - m) / n))
+    assert S.ellipse_region_mass(2.0, 256) == pytest.approx(9e-9, rel=0.1)
+
+
 def test_gmm_fit_and_samples(rng):
-    a = rng.normal(size=(1500, 3)) * 0.3 + [3, 0, 0]
+    # the larger cluster has correlated coordinates 1 and 2 (r = 0.8)
+    c_a = np.array([[0.09, 0, 0], [0, 0.09, 0.072], [0, 0.072, 0.09]])
+    a = rng.multivariate_normal([3, 0, 0], c_a, size=1500)
     b = rng.normal(size=(500, 3)) * 0.3 - [3, 0, 0]
     z = np.r_[a, b]
     gmm = S.LatentGMM.fit(z, 2, seed=0)
@@ -200,6 +265,13 @@ def test_gmm_fit_and_samples(rng):
     x = S.sample_gmm(gmm, 20000, rng=np.random.default_rng(6)).astype(float)
     assert (x[:, 0] > 0).mean() == pytest.approx(0.75, abs=0.015)
     np.testing.assert_allclose(x.mean(axis=0), z.mean(axis=0), atol=0.1)
+    # covariance of the mixture (law of total variance), against the
+    # covariance of the data it was fitted to and of the samples
+    mix = np.cov(z, rowvar=False)
+    assert np.all(np.abs(np.cov(x, rowvar=False) - mix) < _cov_tol(mix, 20000) + 0.05 * np.abs(mix).max())
+    # within the larger component the planted covariance, correlation included
+    xa = x[x[:, 0] > 0]
+    assert np.all(np.abs(np.cov(xa, rowvar=False) - c_a) < _cov_tol(c_a, 1500))
 
 
 def test_gmm_bad_input_and_nonconvergence(rng):
