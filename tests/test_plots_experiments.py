@@ -45,13 +45,17 @@ def test_summary_panels_show_each_variant_and_the_seed_band(sweep):
     fig = plt.figure()
     cols = ["d2_var_ratio", "exkurt_median", "psnr", "abs_r_mean"]
     axes = pe.plot_summary_panels(sweep, cols, ncols=3)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert set(sweep.table["group"]) <= set(legend)
     assert len(plt.get_fignums()) == 1 and all(ax.figure is fig for ax in axes)
     assert sum(ax.get_visible() for ax in axes) == len(cols)
     t = sweep.table
     done = t["status"] == "done"
     seeds = t[t["group"].isin(["base", "seed"])]
     for ax, col in zip(axes, cols):
-        assert ax.get_title() == col and ax.get_xlabel()
+        from lsreport.experiments import HEADERS
+
+        assert ax.get_title().replace("\n", " ") == HEADERS[col]
         xy = ax.collections[0].get_offsets()
         np.testing.assert_allclose(xy[:, 0], t.loc[done, col])
         np.testing.assert_allclose(xy[:, 1], np.flatnonzero(done))

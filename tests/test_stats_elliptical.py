@@ -97,3 +97,12 @@ def test_pick_pairs_groups(rng):
     assert p["strongest"] == [(0, 1)]
     assert p["typical"][0] in [(2, 3), (4, 5)]
     assert p["random"][0] not in p["strongest"] + p["typical"]
+
+
+def test_order_statistic_band_covers_simulated_order_statistics(rng):
+    n, p = 500, np.array([0.01, 0.5, 0.99])
+    lo, hi = E.order_statistic_band(p, n, 0.9)
+    k = np.clip(np.round(p * n + 0.5), 1, n).astype(int) - 1
+    sims = np.sort(rng.uniform(size=(4000, n)), axis=1)[:, k]
+    inside = np.mean((sims >= lo) & (sims <= hi), axis=0)
+    np.testing.assert_allclose(inside, 0.9, atol=0.02)

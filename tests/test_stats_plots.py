@@ -186,3 +186,17 @@ def test_abs_r_histogram_log_axis_keeps_the_counts(res):
     ps.plot_abs_r_distribution(res.correlation, ax=ax, log=True)
     assert ax.get_yscale() == "log"
     assert sum(p.get_height() for p in ax.patches) == res.correlation.offdiagonal().size
+
+
+def test_pair_grid_fits_the_column_with_one_legend(rng):
+    from lsreport.stats import pair_summary
+
+    z = rng.multivariate_normal([0, 0, 0], [[1, 0.8, 0.2], [0.8, 1, 0.1], [0.2, 0.1, 1]], size=2000)
+    pairs = [pair_summary(z, p, rng=rng, n_points=300, grid_size=32) for p in [(0, 1), (0, 2), (1, 2)]]
+    fig = plt.figure()
+    axes = ps.plot_pair_grid(pairs, titles=["strongest", "typical |r|", "random"])
+    assert fig.get_size_inches()[0] == 7.0
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in axes)
+    assert sum(ax.get_visible() for ax in axes) == 3
+    assert axes[1].get_title().startswith("typical |r|: z[0], z[2]")
+    plt.close(fig)

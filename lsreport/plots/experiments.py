@@ -41,6 +41,14 @@ DEFAULT_PANELS = ("d2_var_ratio", "exkurt_median", "abs_skew_median",
                   "pass_share_sub500", "abs_r_mean", "pca_first_ratio")
 
 
+#: Distinct colours for the measures of :func:`plot_effects` (Okabe–Ito, colour-blind safe).
+_MEASURE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")
+
+#: Distinct line colours for the variants of :func:`plot_spectra` (tab20 without greys).
+_VARIANT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                   "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5")
+
+
 def _ax(ax: Axes | None) -> Axes:
     return plt.gca() if ax is None else ax
 
@@ -84,7 +92,7 @@ def plot_summary_panels(result, columns: Sequence[str] | None = None, *, axes=No
     (:data:`lsreport.experiments.NORMAL_VALUES`). Skipped variants keep
     their row, labelled "(skipped)", without a point.
     """
-    from lsreport.experiments import NORMAL_VALUES, SUMMARY_COLUMNS
+    from lsreport.experiments import HEADERS, NORMAL_VALUES
 
     cols = list(DEFAULT_PANELS if columns is None else columns)
     if axes is None:
@@ -108,8 +116,7 @@ def plot_summary_panels(result, columns: Sequence[str] | None = None, *, axes=No
         v = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
         colors = [_color(g) for g in table["group"]]
         ax.scatter(v[done], y[done], c=[c for c, d in zip(colors, done) if d], s=22, zorder=3)
-        ax.set_title(col, fontsize="small")
-        ax.set_xlabel(textwrap.fill(SUMMARY_COLUMNS.get(col, col), 30), fontsize="x-small")
+        ax.set_title(textwrap.fill(HEADERS.get(col, col.replace("_", " ")), 24), fontsize="small")
         ax.tick_params(labelsize="x-small")
         ax.set_yticks(y)
         ax.set_yticklabels(_row_labels(table))
@@ -119,7 +126,20 @@ def plot_summary_panels(result, columns: Sequence[str] | None = None, *, axes=No
         ax.grid(axis="y", alpha=0.2)
     for ax in axes[len(cols):]:
         ax.set_visible(False)
+    _group_legend(axes[0].figure, table["group"])
     return axes
+
+
+def _group_legend(fig, groups) -> None:
+    """One legend of the variant groups present, below the figure's panels."""
+    from matplotlib.lines import Line2D
+
+    present = list(dict.fromkeys(groups))
+    handles = [Line2D([], [], ls="", marker="o", ms=5, color=_color(g), label=g) for g in present]
+    handles += [Line2D([], [], color="0.55", lw=6, alpha=0.4, label="seed runs: mean ± 1 s.d."),
+                Line2D([], [], color="k", ls=":", lw=1, label="value of a normal cloud")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize="x-small",
+               frameon=False)
 
 
 def plot_effects(comparison: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -153,7 +173,10 @@ def plot_effects(comparison: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         pos = np.array([names.index(n) for n in part.index]) - 0.35 + step * (j + 0.5)
         x = part["in_seed_sd"].to_numpy(dtype=float)
         ok = np.isfinite(x)
-        ax.scatter(x[ok], pos[ok], s=20, color=f"C{j}", label=col, zorder=3)
+        from lsreport.experiments import HEADERS
+
+        ax.scatter(x[ok], pos[ok], s=20, color=_MEASURE_COLORS[j % len(_MEASURE_COLORS)],
+                   marker="osD^v"[j % 5], label=HEADERS.get(col, col.replace("_", " ")), zorder=3)
     bound = comparison["bound"].to_numpy(dtype=float)
     bound = bound[np.isfinite(bound)]
     x = comparison["in_seed_sd"].to_numpy(dtype=float)
@@ -172,7 +195,8 @@ def plot_effects(comparison: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_xlabel("change in seed standard deviations")
     ax.set_ylabel("variant")
-    ax.legend(fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(fontsize="x-small", frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+              ncol=3)
     return ax
 
 
@@ -208,7 +232,8 @@ def plot_spectra(result, *, ax: Axes | None = None, logx: bool | None = None) ->
         elif g == "seed":
             style = dict(color=GROUP_COLORS["seed"], lw=1.2, ls="--", zorder=3)
         else:
-            style = dict(color=plt.get_cmap("tab10")(k % 10), lw=1.2, zorder=2)
+            style = dict(color=_VARIANT_COLORS[k % len(_VARIANT_COLORS)], lw=1.2, zorder=2,
+                         ls=("-", "-.", ":")[(k // len(_VARIANT_COLORS)) % 3])
             k += 1
         ax.plot(np.arange(1, r.size + 1), r, label=name, **style)
     ax.set_yscale("log")
@@ -217,7 +242,7 @@ def plot_spectra(result, *, ax: Axes | None = None, logx: bool | None = None) ->
     ax.set_xlabel("principal component")
     ax.set_ylabel("explained variance ratio")
     if result.spectra:
-        ax.legend(fontsize="x-small", frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.legend(fontsize="x-small", frameon=False, loc="upper right", ncol=2)
     return ax
 
 

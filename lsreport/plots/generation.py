@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = [
+    "sampler_colors",
     "tile_images",
     "plot_image_grid",
     "plot_sampler_grids",
@@ -65,6 +66,7 @@ def tile_images(images, ncols: int | None = None, *, pad: int = 1) -> np.ndarray
 def _bare(ax):
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.grid(False)
     for s in ax.spines.values():
         s.set_visible(False)
 
@@ -146,6 +148,39 @@ def _chi_pdf(r, dim):
     return chi.pdf(r, dim)
 
 
+#: Colour families of the sampler kinds (first word of a set's label), light to dark.
+_SAMPLER_PALETTES = {
+    "cube": ("#fdae61", "#d7191c", "#a50f15"),
+    "intervals": ("#a6611a", "#dfc27d"),
+    "diagonal": ("#7b3294", "#c2a5cf"),
+    "normal": ("#2166ac", "#67a9cf", "#08306b"),
+    "ellipse": ("#1a9850", "#91cf60"),
+    "gmm": ("#01665e", "#35978f"),
+    "t": ("#e7298a", "#c994c7"),
+    "reconstructions": ("#000000",),
+}
+
+
+def sampler_colors(labels) -> dict:
+    """A fixed colour per image-set label, the same in every figure.
+
+    Sets of one sampler kind (the label's first word: cube, normal, …) share
+    a colour family; unknown kinds take the tab10 colours in turn.
+    """
+    out, used, spare = {}, {}, 0
+    for lbl in labels:
+        kind = str(lbl).split()[0].lower().rstrip(",")
+        pal = _SAMPLER_PALETTES.get(kind)
+        if pal is None:
+            out[lbl] = plt.get_cmap("tab10")(spare % 10)
+            spare += 1
+            continue
+        k = used.get(kind, 0)
+        out[lbl] = pal[k % len(pal)]
+        used[kind] = k + 1
+    return out
+
+
 def plot_radius_distributions(
     radii_by_name: Mapping[str, np.ndarray],
     reference_radii,
@@ -200,8 +235,9 @@ def plot_radius_distributions(
         return counts / (max(r.size, 1) * width)
 
     ax.stairs(density(ref), edges, fill=True, color="0.8", label="real latents")
+    colors = sampler_colors(radii_by_name)
     for name, r in radii_by_name.items():
-        ax.stairs(density(r), edges, lw=1.6, label=name)
+        ax.stairs(density(r), edges, lw=1.6, label=name, color=colors[name])
     if dim is not None:
         x = np.geomspace(edges[0], edges[-1], 400) if logx else np.linspace(edges[0], edges[-1], 400)
         # chi pdf of r, or of log10 r: p(log10 r) = p(r) r ln 10
@@ -210,8 +246,8 @@ def plot_radius_distributions(
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel("Mahalanobis radius (whitened distance from the centre)")
-    ax.set_ylabel("density of log10(radius)" if logx else "density")
-    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylabel("density per decade of radius" if logx else "density")
+    ax.legend(frameon=False, fontsize="x-small", loc="upper right")
     return ax
 
 
@@ -259,7 +295,8 @@ def plot_metrics(df, *, metric: str | None = None, ax=None, reference: str = "re
     v = sub["value"].to_numpy(float)
     err = np.vstack([v - sub["ci_low"].to_numpy(float), sub["ci_high"].to_numpy(float) - v])
     err = np.clip(np.nan_to_num(err), 0, None)
-    colors = ["0.6" if s == reference else "C0" for s in sub["image_set"]]
+    fixed = sampler_colors([s for s in sub["image_set"] if s != reference])
+    colors = ["0.6" if s == reference else fixed[s] for s in sub["image_set"]]
     ax.barh(y, v, xerr=err, color=colors, error_kw={"ecolor": "k", "capsize": 3, "lw": 1})
     ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(sub["image_set"], sub["n"])])
     ax.set_xlabel(_metric_label(metric))
@@ -370,6 +407,7 @@ def plot_path_strip(images, params, *, ax=None, label: str | None = None, param_
             ax.add_patch(Rectangle((i * (w + pad) - 0.5, -0.5), w, h, fill=False, ec="#1a9850", lw=2.5))
     ax.set_xticks(np.arange(imgs.shape[0]) * (w + pad) + (w - 1) / 2, [f"{p:.3g}" for p in params])
     ax.set_yticks([])
+    ax.grid(False)
     ax.tick_params(axis="x", length=0)
     for s in ax.spines.values():
         s.set_visible(False)

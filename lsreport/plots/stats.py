@@ -18,6 +18,7 @@ from matplotlib.patches import Ellipse
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
+    "plot_pair_grid",
     "ellipse_patch",
     "plot_component_histogram",
     "plot_component_histograms",
@@ -243,10 +244,12 @@ def plot_effect_sizes(
         ax.plot([0], [0], "+", color="k", ms=10, mew=1.5, label="normal distribution")
     ax.scatter(goodness.skewness, goodness.excess_kurtosis, s=10, color=color, alpha=0.7, linewidths=0,
                label=label or f"{goodness.skewness.size} components")
-    # zoom to the data and the normal band (the rule-of-thumb box may then be
-    # partly outside: with large n the interesting scale is the band's)
+    # zoom to the data, the normal band and the rule-of-thumb box
     x = np.concatenate([goodness.skewness, [-2 * ses, 2 * ses]])
     y = np.concatenate([goodness.excess_kurtosis, [-2 * sek, 2 * sek]])
+    if reference:  # the whole rule-of-thumb box stays inside the axes
+        x = np.concatenate([x, [-0.5, 0.5]])
+        y = np.concatenate([y, [-1.0, 1.0]])
     lo = np.array([x.min(), y.min()])
     hi = np.array([x.max(), y.max()])
     pad = 0.08 * (hi - lo)
@@ -265,7 +268,8 @@ def plot_effect_sizes(
 # --------------------------------------------------------------------------- goodness
 
 
-def plot_qq(qq, *, ax: Axes | None = None, labels: Sequence[str] | None = None) -> Axes:
+def plot_qq(qq, *, ax: Axes | None = None, labels: Sequence[str] | None = None,
+            n: int | None = None, level: float = 0.95) -> Axes:
     """Normal QQ plot of one or several :class:`~lsreport.stats.QQData`.
 
     Parameters
@@ -276,6 +280,12 @@ def plot_qq(qq, *, ax: Axes | None = None, labels: Sequence[str] | None = None) 
         Default: the current axes.
     labels : sequence of str, optional
         Legend labels (default: each ``QQData.label``).
+    n : int, optional
+        Sample size behind the points: draws the pointwise ``level`` band
+        in which a normal sample of that size would put its points
+        (:func:`lsreport.stats.elliptical.order_statistic_band`; standardised
+        QQ data only).
+    level : float, default 0.95
 
     Returns
     -------
@@ -289,6 +299,15 @@ def plot_qq(qq, *, ax: Axes | None = None, labels: Sequence[str] | None = None) 
     for q, lab in zip(items, labels):
         ax.plot(q.theoretical, q.sample, ".", ms=3, alpha=0.8, label=lab)
     line = np.array([lo, hi])
+    if n is not None and all(q.standardized for q in items):
+        from scipy import stats as sps
+
+        from lsreport.stats.elliptical import order_statistic_band
+
+        t = np.linspace(lo, hi, 200)
+        plo, phi = order_statistic_band(sps.norm.cdf(t), n, level)
+        ax.fill_between(t, sps.norm.ppf(plo), sps.norm.ppf(phi), color="0.6", alpha=0.35, lw=0,
+                        label=f"{level:.0%} band of a normal sample of n = {n:,}".replace("%", " %"))
     if all(q.standardized for q in items):
         ax.plot(line, line, color="k", lw=1, label="normal reference")
         ax.set_ylabel("sample quantile (standardised)")
@@ -633,6 +652,83 @@ def plot_pairs(
     return axes
 
 
+def plot_pair_grid(summaries, *, titles: Sequence[str] | None = None, ncols: int = 2,
+                   width: float = 7.0, fig=None, masses: Sequence[float] | None = None):
+    """Several pairs in a grid that fits the text column, with one shared legend.
+
+    Each panel shows the scatter, the KDE contours and the confidence
+    ellipses of one pair; its title names the pair and its Pearson r, and a
+    line inside it gives the measured share inside each ellipse. One legend
+    below the grid explains the line styles with the shares a normal pair
+    would have.
+
+    Parameters
+    ----------
+    summaries : sequence of PairSummary
+    titles : sequence of str, optional
+        A prefix per panel, e.g. ``"strongest"``, ``"typical |r|"``, ``"random"``.
+    ncols : int, default 2
+    width : float, default 7
+        Figure width in inches (the book's text column).
+    fig : Figure, optional
+        Default: the current figure, resized to the grid.
+    masses : sequence of float, optional
+        KDE contour masses (default those of the 1-, 2-, 3-sigma ellipses).
+
+    Returns
+    -------
+    ndarray of Axes
+    """
+    from matplotlib.lines import Line2D
+
+    summaries = list(summaries)
+    if not summaries:
+        raise ValueError("no pairs to draw.")
+    fig = fig or plt.gcf()
+    ncols = min(ncols, len(summaries))
+    nrows = -(-len(summaries) // ncols)
+    panel = width / ncols
+    height = panel * 0.9 * nrows + 0.9
+    fig.set_size_inches(width, height)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    titles = list(titles) if titles is not None else [""] * len(summaries)
+    for ax, sm, tt in zip(axes, summaries, titles):
+        i, j = sm.pair
+        p = sm.points
+        ax.scatter(p[:, 0], p[:, 1], s=2, c="0.45", alpha=0.35, linewidths=0, rasterized=True)
+        plot_kde_contours(sm.kde, ax=ax, masses=masses, legend_labels=False)
+        for k, e in enumerate(sm.ellipses):
+            ax.add_patch(ellipse_patch(e, edgecolor=_ELLIPSE_COLORS[k % len(_ELLIPSE_COLORS)],
+                                       lw=1.3, ls="--"))
+        g = sm.kde
+        ax.set_xlim(g.x[0], g.x[-1])
+        ax.set_ylim(g.y[0], g.y[-1])
+        ax.grid(False)
+        ax.tick_params(labelsize="x-small")
+        ax.set_xlabel(f"z[{i}]", fontsize="small")
+        ax.set_ylabel(f"z[{j}]", fontsize="small")
+        head = f"{tt}: " if tt else ""
+        ax.set_title(f"{head}z[{i}], z[{j}], r = {sm.r:.2f}", fontsize="small")
+        inside = " · ".join(f"{e.coverage_measured:.0%}" for e in sm.ellipses).replace("%", " %")
+        ax.text(0.02, 0.02, f"inside: {inside}", transform=ax.transAxes, fontsize="x-small",
+                va="bottom", ha="left", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1})
+    for ax in axes[len(summaries):]:
+        ax.set_visible(False)
+    e0 = summaries[0].ellipses
+    handles = [Line2D([], [], color=_ELLIPSE_COLORS[k % len(_ELLIPSE_COLORS)], ls="--", lw=1.3,
+                      label=f"ellipse k = {e.k:g} (normal: {e.coverage_expected:.1%} inside)".replace("%", " %"))
+               for k, e in enumerate(e0)]
+    ms = masses if masses is not None else [1 - np.exp(-k * k / 2) for k in (1, 2, 3)]
+    held = ", ".join(f"{m:.1%}" for m in sorted(ms)).replace("%", " %")
+    handles.append(Line2D([], [], color="0.3", lw=1.3,
+                          label=f"KDE contours holding {held} (darker = inner)"))
+    handles.append(Line2D([], [], ls="", marker="o", ms=3, color="0.55", label="latent vectors"))
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize="x-small", frameon=False)
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.3 / height, bottom=1.05 / height,
+                        hspace=0.42, wspace=0.28)
+    return axes
+
+
 # --------------------------------------------------------------------------- PCA and normality
 
 
@@ -679,7 +775,8 @@ def plot_pca_spectrum(pca, *, ax: Axes | None = None, n: int | None = None, log:
     return ax
 
 
-def plot_mahalanobis_qq(maha, *, ax: Axes | None = None) -> Axes:
+def plot_mahalanobis_qq(maha, *, ax: Axes | None = None, log: bool = True,
+                        level: float = 0.95) -> Axes:
     """QQ plot of squared Mahalanobis distances against their normal reference.
 
     Parameters
@@ -688,6 +785,11 @@ def plot_mahalanobis_qq(maha, *, ax: Axes | None = None) -> Axes:
         From :func:`lsreport.stats.mahalanobis_chi2`.
     ax : Axes, optional
         Default: the current axes.
+    log : bool, default True
+        Logarithmic axes, so the bulk and the long upper tail both show.
+    level : float, default 0.95
+        Pointwise band of a normal cloud of the same size (exact order
+        statistics of χ²(D); :func:`lsreport.stats.elliptical.order_statistic_band`).
 
     Returns
     -------
@@ -701,9 +803,20 @@ def plot_mahalanobis_qq(maha, *, ax: Axes | None = None) -> Axes:
     hi = max(maha.qq_theoretical.max(), maha.qq_sample.max())
     ax.plot([lo, hi], [lo, hi], color="k", lw=1,
             label=f"normal cloud: mean {maha.expected_mean:.1f}, variance {maha.expected_var:.1f}")
+    from scipy import stats as sps
+
+    from lsreport.stats.elliptical import order_statistic_band
+
+    t = np.sort(np.asarray(maha.qq_theoretical, dtype=float))
+    plo, phi = order_statistic_band(sps.chi2.cdf(t, maha.d), maha.n_samples, level)
+    ax.fill_between(t, sps.chi2.ppf(plo, maha.d), sps.chi2.ppf(phi, maha.d), color="0.6", alpha=0.4,
+                    lw=0, label=f"{level:.0%} band of a normal cloud of n = {maha.n_samples:,}".replace("%", " %"))
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
     ax.set_xlabel(f"{ref}({maha.d}) quantile")
     ax.set_ylabel("squared Mahalanobis distance d² (sample quantile)")
-    ax.legend(fontsize="small", frameon=False, loc="lower right")
+    ax.legend(fontsize="small", frameon=False, loc="upper left")
     return ax
 
 
