@@ -432,8 +432,8 @@ def with_overrides(cfg: Config, overrides: dict) -> Config:
 #: without a config change (a fixed estimator, a new metric): its cached
 #: results are then recomputed, and everything downstream with them (their
 #: keys include the upstream key), while the other steps stay cached.
-STEP_REVISIONS = {"faces": 1, "model": 1, "latents": 1, "analysis": 1,
-                  "generation": 1, "sweep": 1}
+STEP_REVISIONS = {"faces": 1, "model": 1, "latents": 1, "analysis": 2,
+                  "generation": 1, "sweep": 2}
 
 
 def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any,

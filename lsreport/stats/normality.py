@@ -31,6 +31,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import ClassVar
@@ -597,6 +598,14 @@ def hz_calibration(n: int, d: int, *, rng: np.random.Generator, alpha: float = 0
                          binom_pvalue=float(stats.binomtest(k, n_sim, alpha).pvalue))
 
 
+@functools.lru_cache(maxsize=64)
+def _calibration(n: int, d: int, alpha: float, n_sim: int) -> HZCalibration:
+    # the calibration is a property of the test at (n, d), not of the data:
+    # a seed fixed by (n, d, n_sim) makes it reproducible and lets a process
+    # (e.g. the sweep, many clouds of one shape) compute it once
+    return hz_calibration(n, d, rng=np.random.default_rng([n, d, n_sim, 7]), alpha=alpha, n_sim=n_sim)
+
+
 @dataclass(frozen=True, eq=False)
 class HZResult:
     """Henze–Zirkler tests on subsamples, with the test's calibration at that size.
@@ -706,7 +715,8 @@ def henze_zirkler(
     z : array_like, shape (n, d)
         Latent vectors (``d >= 2``).
     rng : numpy.random.Generator
-        Draws the subsamples (and, from a child stream, the calibration).
+        Draws the subsamples. The calibration uses its own seed, fixed by
+        ``(n_sub, d, n_calibration)``, and is computed once per process.
     n_sub : int, default 500
         Subsample size (must exceed ``d``; the test forms ``n_sub x n_sub``
         matrices).
@@ -755,14 +765,13 @@ def henze_zirkler(
             "covariance is singular and pingouin reports rejection regardless of "
             "the data. Increase n_sub or test fewer (e.g. principal) components."
         )
-    cal_rng = rng.spawn(1)[0]  # does not advance rng: the subsamples stay as they were
     stat, pval = [], []
     for _ in range(1 if m == n else int(n_repeats)):
         rows = np.arange(n) if m == n else np.sort(rng.choice(n, size=m, replace=False))
         res = pingouin.multivariate_normality(np.asarray(z[rows], dtype=np.float64), alpha=alpha)
         stat.append(float(res.hz))
         pval.append(float(res.pval))
-    cal = hz_calibration(m, d, rng=cal_rng, alpha=alpha, n_sim=n_calibration) if n_calibration else None
+    cal = _calibration(m, d, float(alpha), int(n_calibration)) if n_calibration else None
     if cal is not None and not cal.calibrated:
         warnings.warn(
             f"Henze–Zirkler test is miscalibrated for d={d}, n_sub={m}: on simulated "
