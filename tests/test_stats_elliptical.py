@@ -106,3 +106,18 @@ def test_order_statistic_band_covers_simulated_order_statistics(rng):
     sims = np.sort(rng.uniform(size=(4000, n)), axis=1)[:, k]
     inside = np.mean((sims >= lo) & (sims <= hi), axis=0)
     np.testing.assert_allclose(inside, 0.9, atol=0.02)
+
+
+def test_sample_t_has_the_covariance_and_the_kurtosis_of_its_nu(rng):
+    from lsreport.sampling import SAMPLERS, LatentStats, sample_t
+
+    z = rng.multivariate_normal(np.zeros(4), np.diag([4.0, 2.0, 1.0, 0.5]), size=5000)
+    st = LatentStats.fit(z)
+    x = sample_t(st, 200_000, rng=rng, nu=10.0).astype(float)
+    np.testing.assert_allclose(np.cov(x, rowvar=False), st.cov, rtol=0.05, atol=0.03)
+    d2 = st.mahalanobis(x) ** 2
+    # (nu - 2) / (nu - 4) = 8 / 6 for nu = 10 (closed form of the t's kurtosis ratio)
+    assert E.kurtosis_ratio(d2, 4) == pytest.approx(8 / 6, rel=0.05)
+    assert "t" in SAMPLERS
+    with pytest.raises(ValueError):
+        sample_t(st, 10, rng=rng, nu=2.0)
