@@ -266,22 +266,28 @@ class Table:
         return (f'<table class="table table-sm lsr-table"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{body}</tbody></table>")
 
-    def _repr_markdown_(self) -> str:
+    def _repr_markdown_(self, widths=None) -> str:
         def esc(s):
             return s.replace("|", "\\|")
 
-        rule = ["---:" if a == "right" else ":---" for a in self.align]
+        # pandoc sets relative column widths from the dashes of the rule line
+        # (when a line is longer than 72 characters), so widths are dashes
+        dashes = [max(3, int(round(w))) for w in widths] if widths else [3] * len(self.align)
+        rule = ["-" * n + ":" if a == "right" else ":" + "-" * n
+                for n, a in zip(dashes, self.align)]
         lines = ["| " + " | ".join(map(esc, self.header)) + " |", "| " + " | ".join(rule) + " |"]
         lines += ["| " + " | ".join(map(esc, r)) + " |" for r in self.rows]
         return "\n".join(lines) + "\n"
 
-    def to_markdown(self, caption: str | None = None, label: str | None = None) -> str:
+    def to_markdown(self, caption: str | None = None, label: str | None = None,
+                    widths=None) -> str:
         """A pipe table, with a Quarto caption line ``: caption {#tbl-…}`` when given.
 
         Print it from a cell with ``#| output: asis``: cross-references such
-        as ``@sec-…`` in its cells then resolve.
+        as ``@sec-…`` in its cells then resolve. ``widths`` (relative, one per
+        column, e.g. percentages) set the column widths of a long table.
         """
-        out = self._repr_markdown_()
+        out = self._repr_markdown_(widths)
         if caption:
             out += f"\n: {caption}" + (f" {{#{label}}}" if label else "") + "\n"
         return out

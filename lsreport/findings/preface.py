@@ -207,7 +207,7 @@ class PrefaceFindings:
         """The scorecard as a captioned Markdown table (its cross-references resolve in Quarto)."""
         return self.scorecard().to_markdown(
             "The claims of the series, the verdict of this build and the number behind it.",
-            "tbl-preface-scorecard")
+            "tbl-preface-scorecard", widths=(24, 14, 50, 12))
 
 
 def preface_findings(analysis, generation, z=None, *, rng=None) -> PrefaceFindings:
