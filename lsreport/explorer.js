@@ -205,12 +205,25 @@
     return { wrap: wrap, select: s };
   }
 
+  function wire(sel, target, update) {
+    // a select fires "input" then "change" when a person picks an option, but only
+    // "change" when a script or WebDriver sets it: the target gets one "input" either way
+    sel.addEventListener("input", function () { update(); target._sent = String(target.value); });
+    sel.addEventListener("change", function () {
+      update();
+      if (target._sent !== String(target.value)) {
+        target._sent = String(target.value);
+        target.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+  }
+
   function spaceMenu(ex) {
     var m = select("lsx-space", "Axes:", [["latent", "latent components"],
                                            ["pc", "principal components"]], "latent");
     // the select's own "input" event bubbles to the wrapper, whose value is set first
     m.wrap.value = "latent";
-    m.select.addEventListener("input", function () { m.wrap.value = m.select.value; });
+    wire(m.select, m.wrap, function () { m.wrap.value = m.select.value; });
     return m.wrap;
   }
 
@@ -228,15 +241,15 @@
     box.appendChild(a.wrap); box.appendChild(document.createTextNode(" ")); box.appendChild(b.wrap);
     box.value = [def[0], def[1]];
     function update() { box.value = [Number(a.select.value), Number(b.select.value)]; }
-    a.select.addEventListener("input", update);
-    b.select.addEventListener("input", update);
+    wire(a.select, box, update);
+    wire(b.select, box, update);
     return box;
   }
 
   function pathMenu(ex) {
     var m = select("lsx-path", "Path:", ex.paths.map(function (p, i) { return [i, p.label]; }), 0);
     m.wrap.value = 0;
-    m.select.addEventListener("input", function () { m.wrap.value = Number(m.select.value); });
+    wire(m.select, m.wrap, function () { m.wrap.value = Number(m.select.value); });
     return m.wrap;
   }
 
