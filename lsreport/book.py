@@ -205,7 +205,7 @@ def _chapter_for(section: str) -> str | None:
 
 
 def reproduce(section: str) -> None:
-    """Print the chapter's collapsed "Reproduce this chapter" block.
+    """Print the chapter's collapsed "Reproduce this chapter" and "Cite this page" blocks.
 
     Call it last in the chapter, in a cell with ``#| output: asis``: it
     names the lsreport version, commit, profile, data and the artifact keys
@@ -217,7 +217,7 @@ def reproduce(section: str) -> None:
         The chapter's ``sec-`` id (finds its file for the render command).
     """
     from .figure import book_figures
-    from .provenance import build_provenance, reproduce_markdown
+    from .provenance import book_meta, build_provenance, cite_markdown, reproduce_markdown
 
     ctx = context()
     faces = None
@@ -225,8 +225,24 @@ def reproduce(section: str) -> None:
         faces = load("faces")
     chapter = _chapter_for(section)
     figures = [f.label for f in book_figures() if f.chapter == chapter]
-    print(reproduce_markdown(build_provenance(ctx.cfg, faces), ctx.store.opened,
-                             chapter=chapter, figures=figures))
+    prov = build_provenance(ctx.cfg, faces)
+    print(reproduce_markdown(prov, ctx.store.opened, chapter=chapter, figures=figures))
+    print(cite_markdown(book_meta(), prov, chapter=chapter, chapter_title=_title_of(chapter)))
+
+
+def _title_of(chapter: str | None) -> str | None:
+    """The text of a chapter's first level-one heading, without its attributes."""
+    import re
+
+    from .figure import _root
+
+    if not chapter:
+        return None
+    for line in (_root() / chapter).read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^#\s+(.*?)\s*(\{[^}]*\})?\s*$", line)
+        if m:
+            return m.group(1)
+    return None
 
 
 def figure_index(figures_url: str = "../figures") -> None:

@@ -32,7 +32,7 @@ from typing import Mapping
 from .artifacts import Artifact, ArtifactStore
 
 __all__ = ["BuildProvenance", "RecordingStore", "build_provenance", "git_commit",
-           "reproduce_markdown", "regenerate_commands"]
+           "reproduce_markdown", "regenerate_commands", "BookMeta", "book_meta", "cite_markdown"]
 
 
 def git_commit(root: str | os.PathLike | None = None) -> str:
@@ -193,7 +193,7 @@ def reproduce_markdown(prov: BuildProvenance, opened: Mapping[str, list[str]], *
 
     order = sorted(opened, key=lambda s: STEPS.index(s) if s in STEPS else len(STEPS))
     keys = ", ".join(f"{s} `{k}`" for s in order for k in opened[s]) or "none"
-    checkout = prov.commit.split()[0]
+    checkout = [] if prov.commit.startswith("unknown") else [f"git checkout {prov.commit.split()[0]}"]
     lines = [
         '::: {.callout-note collapse="true" appearance="simple" .reproduce}',
         f"## {title}",
@@ -205,9 +205,82 @@ def reproduce_markdown(prov: BuildProvenance, opened: Mapping[str, list[str]], *
         f"- **built** {prov.date} on {prov.platform}",
         "",
         "```sh",
-        f"git checkout {checkout}",
+        *checkout,
         *regenerate_commands(prov.profile, chapter, [s for s in order if s in STEPS], figures),
         "```",
         ":::",
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class BookMeta:
+    """What a citation of the book needs from ``_quarto.yml``."""
+
+    title: str
+    author: str
+    site_url: str
+
+
+def book_meta(root=None) -> BookMeta:
+    """Title, author and ``site-url`` of the book (``_quarto.yml``)."""
+    import yaml
+
+    from .config import profiles_dir
+
+    root = Path(root) if root else profiles_dir().parent
+    book = yaml.safe_load((root / "_quarto.yml").read_text(encoding="utf-8")).get("book", {})
+    author = book.get("author", "")
+    if isinstance(author, list):
+        author = " and ".join(a.get("name", "") if isinstance(a, dict) else str(a) for a in author)
+    return BookMeta(str(book.get("title", "")), str(author), str(book.get("site-url", "")))
+
+
+def _bib_escape(text: str) -> str:
+    return text.replace("\\", "").replace("{", "").replace("}", "").replace("&", "\\&")
+
+
+def cite_markdown(meta: BookMeta, prov: BuildProvenance, *, chapter: str | None = None,
+                  chapter_title: str | None = None) -> str:
+    """A collapsed "Cite this page" callout: a formatted citation and its BibTeX.
+
+    Quarto builds no citation appendix for pages of a book (its HTML
+    appendix step skips books), so the book prints its own. The entry names
+    the page (a chapter of the book), its URL under ``site-url``, the
+    lsreport version and the commit, so a cited figure can be traced to the
+    build that made it.
+    """
+    import re
+
+    year = prov.date[:4]
+    page = (chapter or "index.qmd").rsplit(".", 1)[0] + ".html"
+    index = not chapter or chapter == "index.qmd"
+    url = (meta.site_url.rstrip("/") + ("/" if index else "/" + page)) if meta.site_url else ""
+    version = f"lsreport {prov.version}" + (
+        "" if prov.commit.startswith("unknown") else f", commit {prov.commit}")
+    words = re.findall(r"[a-z]+", (chapter_title or "book").lower())
+    key = "lsreport" + year + (words[0] if words else "")
+    if chapter_title and not index:
+        text = (f"{meta.author}. {year}. “{chapter_title}.” In *{meta.title}*. {version}. "
+                f"<{url}>.")
+        fields = [("title", chapter_title), ("booktitle", meta.title)]
+        kind = "incollection"
+    else:
+        text = f"{meta.author}. {year}. *{meta.title}*. {version}. <{url}>."
+        fields = [("title", meta.title)]
+        kind = "book"
+    fields = [("author", "{" + meta.author + "}"), *fields, ("year", year),
+              ("url", url), ("note", version)]
+    bib = "\n".join([f"@{kind}{{{key},", *[f"  {k} = {{{_bib_escape(v) if k != 'author' else v}}},"
+                                            for k, v in fields], "}"])
+    return "\n".join([
+        '::: {.callout-tip collapse="true" appearance="simple" .cite-this}',
+        "## Cite this page",
+        "",
+        text,
+        "",
+        "```bibtex",
+        bib,
+        "```",
+        ":::",
+    ]) + "\n"

@@ -84,3 +84,23 @@ def test_regenerate_runs_the_last_step_in_pipeline_order():
 
     cmds = regenerate_commands("p", None, ["sweep", "generation", "faces"])
     assert cmds == ["lsreport run --profile p --upto sweep"]
+
+
+def test_cite_block_names_page_book_version_and_commit():
+    from lsreport.provenance import BookMeta, cite_markdown
+    from test_citation import bib_entries
+
+    meta = BookMeta("A Book", "The authors", "https://example.org/book/")
+    prov = BuildProvenance("9.9", "abcdef123456", "smoke", "d", "fp", "2031-05-06", "Linux")
+    md = cite_markdown(meta, prov, chapter="chapters/06-gen.qmd", chapter_title="Generating faces")
+    assert "## Cite this page" in md and 'collapse="true"' in md
+    assert "“Generating faces.” In *A Book*" in md
+    bib = md.split("```bibtex\n")[1].split("```")[0]
+    (entry,) = bib_entries(bib).values()
+    assert entry["type"] == "incollection" and entry["booktitle"] == "A Book"
+    assert entry["url"] == "https://example.org/book/chapters/06-gen.html"
+    assert entry["year"] == "2031" and entry["note"] == "lsreport 9.9, commit abcdef123456"
+    # the preface cites the book at its site address
+    home = cite_markdown(meta, prov, chapter="index.qmd", chapter_title="Preface")
+    (entry,) = bib_entries(home.split("```bibtex\n")[1].split("```")[0]).values()
+    assert entry["type"] == "book" and entry["url"] == "https://example.org/book/"
