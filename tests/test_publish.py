@@ -22,7 +22,7 @@ from test_figure import execute_like_the_book, toy  # noqa: F401  (fixture)
 ROOT = Path(__file__).resolve().parents[1]
 #: Calls that put source pixels into a figure; a cell using one must be marked.
 SOURCE_PIXELS = re.compile(r"load_original|plot_reconstructions|plot_crop_box|faces\.images"
-                           r"|split_images|nearest_training|sweep_samples|plot_face_sets|\boriginals?\b")
+                           r"|split_images|nearest_training|sweep_samples|\boriginals?\b")
 
 
 def images(cell) -> list:
