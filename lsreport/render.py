@@ -86,19 +86,16 @@ def freeze_fingerprint(cfg) -> str:
 
 
 def guard_freeze(cfg, root=None, log=print) -> bool:
-    """Clear ``_freeze/`` and the jupyter-cache (True) when made for another profile
-    or data: both key a chapter on its *source* only, not on what it loads."""
-    root = _root(root)
-    freeze = root / "_freeze"
+    """Clear ``_freeze/`` (True) when it was made for another profile or data:
+    ``freeze: auto`` re-executes a chapter only when its *source* changes."""
+    freeze = _root(root) / "_freeze"
     stamp = freeze / "lsreport-fingerprint.json"
     fingerprint = freeze_fingerprint(cfg)
     old = json.loads(stamp.read_text())["fingerprint"] if stamp.exists() else None
-    caches = [p for p in (root, *root.iterdir()) if (p / ".jupyter_cache").is_dir()]
-    cleared = (freeze.exists() or bool(caches)) and old != fingerprint
+    cleared = freeze.exists() and old != fingerprint
     if cleared:
         log(f"lsreport: profile or data changed since the last build; clearing {freeze}")
-        for path in [freeze] + [p / ".jupyter_cache" for p in caches]:
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(freeze)
     freeze.mkdir(exist_ok=True)
     stamp.write_text(json.dumps({"profile": cfg.profile, "fingerprint": fingerprint}))
     return cleared

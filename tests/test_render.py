@@ -147,10 +147,7 @@ def test_guard_freeze_clears_outputs_of_another_profile_or_data(tmp_path, monkey
     assert render.guard_freeze(load_config("default"), tmp_path, log=lambda s: None)
     assert not stale.exists()
     stale.mkdir(parents=True)
-    cache = tmp_path / "chapters" / ".jupyter_cache"   # Quarto's `cache: true`, beside the chapters
-    cache.mkdir(parents=True)
     assert render.guard_freeze(smoke, tmp_path, log=lambda s: None) and not stale.exists()
-    assert not cache.exists()
 
 
 def test_prerender_runs_the_pipeline_for_the_env_profile(tmp_path, monkeypatch):
