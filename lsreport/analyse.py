@@ -233,6 +233,9 @@ def _write_project(project: Path, src: Path, *, title: str, with_decoder: bool,
             if isinstance(i, dict) and any(c in keep for c in i["chapters"])]
         items.sort(key=lambda i: 0 if i == "index.qmd" else 2 if i == "chapters/references.qmd" else 1)
     bk["chapters"] = items
+    ex = spec.get("execute") or {}
+    ex.pop("cache", None)  # Quarto refuses inline `{python}` expressions under Jupyter Cache
+    spec["execute"] = {**ex, "freeze": False}
     spec.pop("citation", None)
     spec.pop("google-scholar", None)
     spec.pop("appendix-cite-as", None)

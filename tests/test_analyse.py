@@ -260,3 +260,27 @@ def test_known_truth_rendered_by_quarto(clouds, tmp_path, capsys, cache):
         assert f"{name}.npy" in first and verdict in first
         assert verdict in ch5
         assert not (out / "chapters" / "06-generating-faces.html").exists()
+
+
+@pytest.mark.slow
+def test_the_latents_of_a_sweep_variant_saved_with_numpy(smoke_env, tmp_path, capsys, monkeypatch):
+    """A variant of the (smoke) sweep, exported with numpy.save, analysed by the command:
+    var(d²) / 2D is the sweep's own summary of that variant (same vectors, all of them)."""
+    from lsreport import experiments, pipeline
+    from lsreport.config import load_config
+
+    for k, v in smoke_env.items():
+        monkeypatch.setenv(k, v)
+    cfg = load_config("smoke")
+    store = pipeline.store_for(cfg)
+    v = next(x for x in experiments.variants(cfg) if not x.untrained)
+    vcfg = experiments.variant_config(cfg, v)
+    z = np.asarray(pipeline.latents(vcfg, store, progress=False).z)
+    np.save(tmp_path / "variant.npy", z)
+    summary = experiments.run_variant(cfg, v, store).meta["summary"]
+    rc, err = _run([str(tmp_path / "variant.npy"), "--out", str(tmp_path / "out"), "--no-render",
+                    "--profile", "smoke"], capsys)
+    assert rc == 0, err
+    found = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert (found["n"], found["d"]) == z.shape and found["n_train"] == len(z)
+    assert found["cloud"]["var_ratio"] == pytest.approx(summary["d2_var_ratio"], rel=1e-6)
