@@ -617,9 +617,19 @@ HEADERS = {
 }
 
 
-def book_table(frame: pd.DataFrame, columns, *, index: str | None = "Variant", digits: int = 3):
-    """A sweep table for the page: headers in words, p-values as ``< 0.001``, shares in %."""
+def book_table(frame: pd.DataFrame, columns, *, index: str | None = "Variant", digits: int = 3,
+               plain: bool = False):
+    """A sweep table for the page: headers in words, p-values as ``< 0.001``, shares in %.
+
+    ``plain=True`` writes every column as a number to ``digits`` significant
+    digits (for tables of changes in seed standard deviations).
+    """
     from . import tables as T
+
+    if plain:
+        spec = {c: (HEADERS.get(c, str(c).replace("_", " ")), T.sig(digits)) for c in columns}
+        frame = frame.rename(index=lambda v: HEADERS.get(v, str(v).replace("_", " ")))
+        return T.table(frame, spec, index=index)
 
     fmts = {"mardia_skew_p": T.pvalue, "pass_share_sub500": T.percent(0),
             "mvn_face_rate": T.percent(0), "pca_first_ratio": T.percent(1),

@@ -87,6 +87,10 @@ def _sig_str(x: float, digits: int) -> str:
     if not math.isfinite(x):
         return "∞" if x > 0 else f"{MINUS}∞"
     mag = math.floor(math.log10(abs(x)))
+    if mag < -4:  # 0.0000123: scientific, as a reader writes it
+        m = f"{x / 10 ** mag:.{max(digits - 1, 0)}f}"
+        sup = str(mag).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return _minus(f"{m} × 10{sup}")
     decimals = max(digits - 1 - mag, 0)
     r = round(x, decimals)
     # rounding can carry into the next power of ten (9.996 -> 10.0)

@@ -628,3 +628,5 @@ def test_findings_dimension_free_kurtosis_degenerate_and_wording():
     assert "untrained" not in f.cartoon_text  # only the base and the data variants
     headers = book_table(f.table, ["d2_var_ratio", "mardia_skew_p"]).header
     assert headers == ("Variant", "var(d²) / 2D", "Mardia skewness p")
+    fx = book_table(f.effects_table, ["pass_share_sub500"], digits=2, plain=True).to_frame()
+    assert not fx.iloc[:, 1].str.contains("%").any()
