@@ -8,6 +8,8 @@ import re
 IDENTIFIER_RE = re.compile(r"(?<![\w/.-])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![\w/-])")
 #: a dotted configuration key such as ``data.crop_fraction`` or ``model.latent_dim``
 DOTTED_RE = re.compile(r"\b[a-z]+\.[a-z]+_[a-z_]+\b")
+#: names that are words of the trade, not code (a machine architecture)
+ALLOWED = {"x86_64"}
 SKIP = "script, style, code, pre, kbd, samp, .math, .sourceCode, .cell-code, .code-copy-button, nav, header, footer, .sidebar, #quarto-sidebar, #TOC, .csl-entry"
 
 
@@ -26,6 +28,6 @@ def identifiers_in_prose(html: str) -> list[str]:
     for tag in main.select(SKIP):
         tag.decompose()
     text = main.get_text(" ")
-    found = IDENTIFIER_RE.findall(text) + DOTTED_RE.findall(text)
+    found = [w for w in IDENTIFIER_RE.findall(text) if w not in ALLOWED] + DOTTED_RE.findall(text)
     found += ["`"] * text.count("`")
     return found
