@@ -52,7 +52,8 @@ def _as_float(images) -> np.ndarray:
     return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
 
 
-def plot_reconstructions(originals, reconstructions, *, ax=None, n: int = 8, gap: int = 2):
+def plot_reconstructions(originals, reconstructions, *, ax=None, n: int = 8, gap: int = 2,
+                         row_labels=("original", "reconstruction")):
     """Originals in the top row, their reconstructions below, as one image.
 
     Parameters
@@ -64,6 +65,8 @@ def plot_reconstructions(originals, reconstructions, *, ax=None, n: int = 8, gap
         Number of columns.
     gap : int, default 2
         White pixels between tiles.
+    row_labels : (str, str)
+        Labels of the two rows (e.g. ``("generated", "nearest training image")``).
 
     Returns
     -------
@@ -81,7 +84,7 @@ def plot_reconstructions(originals, reconstructions, *, ax=None, n: int = 8, gap
         grid[s + gap:, x0:x0 + s] = b[i]
     ax.imshow(np.clip(grid, 0, 1), interpolation="nearest")
     ax.set_xticks([])
-    ax.set_yticks([s / 2, s + gap + s / 2], ["original", "reconstruction"])
+    ax.set_yticks([s / 2, s + gap + s / 2], list(row_labels))
     ax.tick_params(axis="y", length=0)
     ax.grid(False)
     for side in ax.spines.values():
