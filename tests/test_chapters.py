@@ -1,5 +1,9 @@
 """Every chapter of the book executes on the smoke profile, without Quarto.
 
+Where Quarto is on PATH these tests skip: tests/test_quarto.py executes
+every chapter through ``quarto render`` and checks the pages (set
+``LSREPORT_EXECUTE_CHAPTERS=1`` to run both).
+
 The smoke pipeline runs once into a temporary cache (``smoke_env`` in
 conftest.py), then each chapter runs in a Jupyter kernel of this Python
 (:func:`lsreport.render.execute_chapter`: jupytext + nbclient), which fails
@@ -12,14 +16,19 @@ turns these into pages is checked in tests/test_quarto.py.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 
 import pytest
 
 from lsreport import pipeline
 from lsreport.render import execute_chapter, book_chapters
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    shutil.which("quarto") is not None and not os.environ.get("LSREPORT_EXECUTE_CHAPTERS"),
+    reason="Quarto is on PATH: tests/test_quarto.py executes every chapter with quarto render "
+           "(LSREPORT_EXECUTE_CHAPTERS=1 runs these too)")]
 
 ROOT = pipeline.project_root()
 CHAPTERS = [c for c in book_chapters() if (ROOT / c).exists()]

@@ -33,6 +33,7 @@ FIG_LABEL_RE = re.compile(r"^#\|\s*label:\s*(fig-[\w-]+)", re.M)
 # TeX a reader would see as source: outside math spans, in text or tables
 RAW_TEX_RE = re.compile(r"\\(begin|end)\{|\\(multirow|multicolumn|textbf|textit|frac|sqrt|hline|"
                         r"toprule|midrule|bottomrule|cite|ref|label|emph)\b|\$\$")
+REPR_RE = re.compile(r"np\.(float|int|bool)\w*\(|array\(\[|<[\w.]+ object at 0x|tf\.Tensor\(")
 #: how a pandoc list item starts in the source (example lists "(@)" or "@key)" excluded)
 LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)]|[ivx]+\.|[a-z][.)])\s+(.*)$", re.M)
 
@@ -105,6 +106,17 @@ def test_no_unresolved_reference_citation_or_raw_tex(quarto_book):
         assert "?@" not in text, f"{ch}: unresolved reference near " + text[text.find("?@") - 60:][:120]
         hit = RAW_TEX_RE.search(text)
         assert hit is None, f"{ch}: raw TeX in the page: ...{text[max(0, hit.start() - 60):hit.end() + 40]}..."
+
+
+def test_inline_results_read_as_numbers_not_reprs(quarto_book):
+    """`{python} x` shows Python's repr for a NumPy scalar, array or object: format it."""
+    copy, chapters, _ = quarto_book
+    for ch in chapters:
+        doc = soup(page(copy, ch))
+        for tag in doc.select(".cell-output, .cell-code, pre, code"):
+            tag.decompose()
+        hit = REPR_RE.search(main_text(doc))
+        assert hit is None, f"{ch}: a repr in the prose: {hit.group(0)!r}"
 
 
 def test_no_list_was_made_from_prose(quarto_book):
