@@ -31,9 +31,12 @@ def test_analyse_returns_every_piece(rng):
     assert p.pair == res.correlation.strongest_pairs(1).pairs()[0]
     assert p.points.shape == (500, 2) and len(p.ellipses) == 4
     assert p.r == pytest.approx(res.correlation.r[p.pair], rel=1e-9)
-    # shared moments: the pieces agree with each other
-    np.testing.assert_allclose(res.pca.mean, res.moments.mean)
-    np.testing.assert_allclose(res.mahalanobis.d2, lst.mahalanobis_sq(z), rtol=1e-4)
+    # the shared moments against numpy: mean, covariance, distances
+    np.testing.assert_allclose(res.moments.mean, z.astype(float).mean(axis=0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.moments.cov, np.cov(np.asarray(z, float), rowvar=False), rtol=1e-5, atol=1e-9)
+    c = np.asarray(z, float) - np.asarray(z, float).mean(0)
+    d2 = np.einsum("ij,jk,ik->i", c, np.linalg.inv(np.cov(c, rowvar=False)), c)
+    np.testing.assert_allclose(res.mahalanobis.d2, d2, rtol=1e-4)
     s = res.summary()
     assert s["d"] == 6 and 0 <= s["sub200_pass_share_lilliefors"] <= 1
     assert s["d2_mean"] == pytest.approx(6 * 2999 / 3000, rel=1e-4)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 from scipy.special import gammaln
 
 from lsreport import stats as lst
@@ -11,7 +12,7 @@ def test_box_mean_square_radius_closed_form(rng):
     d, b, n_box = 50, 4.0, 5000
     z = rng.normal(size=(3000, d))
     r = lst.box_comparison(z, rng=rng, bound=b, n_box=n_box)
-    assert r.expected_mean_sq_radius_box == pytest.approx(d * b**2 / 3)
+    assert r.expected_mean_sq_radius_box == pytest.approx(d * stats.uniform(-b, 2 * b).var())
     se = np.sqrt(d * 4 * b**4 / 45 / n_box)  # Var(u^2) = b^4/5 - b^4/9 per component
     assert abs(r.mean_sq_radius_box - d * b**2 / 3) < 4 * se
     assert r.box_radii.radii.shape == (n_box,)
@@ -28,7 +29,7 @@ def test_small_box_lies_inside_the_core(rng):
     r = lst.box_comparison(z, rng=rng, bound=1.0, n_box=2000)
     # box corners at Mahalanobis distance about sqrt(2) < sqrt(chi2_2(0.99)) = 3.03
     assert r.share_box_inside == 1.0
-    assert r.threshold_d2 == pytest.approx(-2 * np.log(0.01))
+    assert r.threshold_d2 == pytest.approx(stats.chi2.ppf(0.99, 2))
 
 
 def test_default_bound_is_the_largest_absolute_latent(rng):
