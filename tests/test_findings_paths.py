@@ -81,3 +81,9 @@ def test_counts_beyond_and_in_the_shell(found):
 def test_summary_table_is_for_people(found):
     t = found.summary_table().to_frame()
     assert t.columns[0] == "Path" and len(t) == 6 and not any("_" in c for c in t.columns)
+
+
+def test_long_line_outermost_face_in_the_shell(found):
+    mid = dataclasses.replace(found, axis=walk([[3, 0, 3], [6, 0, 6]], [[0, 0, 0], [1, 0, 0]],
+                                               params=[np.array([-3, 0, 3.0]), np.array([-2, 0, 6.0])]))
+    assert mid.long_sentence.endswith("radius 2.0, in the shell")
