@@ -93,6 +93,11 @@ class DataConfig:
     crop_center_y: float = 0.5
     #: 0 means all images.
     max_images: int = 0
+    #: CelebA only: when the folder holds more images than this, take whole
+    #: identities (seeded by ``seed``) up to this many images, so that a CPU
+    #: build does not train on all 202,599; 0 means all. Enters the faces key
+    #: only when it binds (see :mod:`lsreport.data.celeba`).
+    subset_images: int = 0
     #: Train, validation and test shares.
     split: tuple = (0.8, 0.1, 0.1)
     #: Seed of the split and of the synthetic faces (apart from run.seed, so

@@ -14,6 +14,13 @@ found (beside the images, in the given folder, its parent, or an ``Anno/``
 folder there) the split is identity-disjoint; otherwise it is a seeded random
 split of the images.
 
+A CPU-sized subset: with ``data.subset_images`` set (the ``default``
+profile: 20,000) and a folder holding more images than that, e.g. the full
+release of 202,599, whole identities are drawn in a seeded order until the
+cap (:func:`identity_subset`), so that ``make book`` on a CPU trains on at
+most that many faces; ``full`` sets it to 0 and takes every image. A folder
+within the cap is read whole and keeps the key it had without the setting.
+
 References
 ----------
 Liu, Luo, Wang, Tang (2015). Deep Learning Face Attributes in the Wild. ICCV.
@@ -45,7 +52,7 @@ from .base import (
     split_phrase,
 )
 
-__all__ = ["locate", "prepare", "load_original", "read_identities", "HOW_TO_POINT"]
+__all__ = ["locate", "prepare", "load_original", "read_identities", "identity_subset", "HOW_TO_POINT"]
 
 IDENTITY_FILE = "identity_CelebA.txt"
 
@@ -156,6 +163,13 @@ def prepare(cfg: Config) -> Prepared:
     entries = entries[:n]
     ident_size = loc.identity_file.stat().st_size if loc.identity_file else None
     fp = {"files": _fp(entries), "identity_file_size": ident_size}
+    n_listed = len(entries)
+    if d.subset_images and n_listed > d.subset_images:
+        table = read_identities(loc.identity_file) if loc.identity_file is not None else {}
+        keep = identity_subset([table.get(e[0], -1) for e in entries], d.subset_images, d.seed)
+        entries = [entries[i] for i in keep]
+        # only a cap that binds enters the key: a smaller folder keeps its key
+        fp["subset"] = {"images": int(d.subset_images), "of": n_listed, "rule": SUBSET_RULE}
 
     def build(work: Path, progress: bool):
         ids = np.array([e[0] for e in entries])
@@ -176,6 +190,9 @@ def prepare(cfg: Config) -> Prepared:
         def describe(n_loaded, sizes, split_loaded, ident_loaded):
             text = (f"{n_loaded:,} aligned CelebA images ({sizes_phrase(sizes)}) from "
                     f"`{loc.display}`, {crop_phrase(sizes, d.crop_fraction, d.crop_center_y, d.image_size)}")
+            if "subset" in fp:
+                text += (f"; a CPU-sized subset of the {n_listed:,} images there, drawn as whole "
+                         f"people (data.subset_images = {d.subset_images:,}; 0 takes all)")
             if ident_loaded is not None:
                 n_id = len(np.unique(ident_loaded[ident_loaded >= 0]))
                 text += (f"; split by identity ({n_id:,} people, none in two splits) into "
@@ -189,9 +206,57 @@ def prepare(cfg: Config) -> Prepared:
             listing, work, progress, cfg=cfg, source="celeba", exif=False, where=loc.display,
             describe=describe,
             extra_meta={"identity_file": loc.identity_file is not None,
-                        "zip": loc.zip_path is not None})
+                        "zip": loc.zip_path is not None,
+                        "n_available": n_listed, "subset": "subset" in fp})
 
     return Prepared("celeba", _SECTIONS, fp, build)
+
+
+#: How :func:`identity_subset` picks; part of the key of a capped set.
+SUBSET_RULE = "whole identities in numpy.random.default_rng([seed, 7]).permutation order, while <= cap"
+
+
+def identity_subset(identities, cap: int, seed: int) -> np.ndarray:
+    """Positions of a subset of at most ``cap`` images made of whole identities.
+
+    The identities are visited in a seeded random order and taken whole
+    while the running total stays within ``cap`` (one that would overshoot
+    is skipped, later smaller ones may still fit), so no person is split
+    between the subset and the rest and the identity-disjoint split still
+    holds. Images of unknown identity (-1) count as people of one image.
+
+    Parameters
+    ----------
+    identities : sequence of int
+        Identity of each listed image; -1 where unknown.
+    cap : int
+        Largest number of images.
+    seed : int
+        ``data.seed``.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted positions into ``identities``.
+
+    Examples
+    --------
+    >>> identity_subset([1, 1, 2, 2, 2, 3], cap=4, seed=0).tolist()
+    [0, 1, 5]
+    """
+    ids = np.asarray(identities, dtype=np.int64)
+    groups = np.where(ids >= 0, ids, -1 - np.arange(len(ids)))
+    uniq, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    order = np.random.default_rng([int(seed), 7]).permutation(len(uniq))
+    take = np.zeros(len(uniq), bool)
+    total = 0
+    for g in order:
+        if total + counts[g] <= cap:
+            take[g] = True
+            total += counts[g]
+            if total == cap:
+                break
+    return np.flatnonzero(take[inverse])
 
 
 _SECTIONS = ("data.image_size", "data.crop_fraction", "data.crop_center_y",
