@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import warnings
@@ -46,6 +47,8 @@ from .model import build_autoencoder, loss_name
 __all__ = [
     "TrainedModel",
     "TrainingDivergedError",
+    "TrainingPlan",
+    "training_plan",
     "train_model",
     "load_trained",
     "model_key",
@@ -354,6 +357,103 @@ def _fit_epoch(ae, train_ds, val_ds, epoch: int, epochs: int, verbose: int) -> t
     return logs, clock.t_train
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a training run will do and about how long it will take.
+
+    Attributes
+    ----------
+    n_train, n_val : int
+        Training and validation images.
+    epochs, start_epoch : int
+        Epochs in all, and the first one still to run (> 0 when resuming).
+    steps_per_epoch, batch_size : int
+    seconds : float
+        Estimated wall time of the epochs still to run on this machine,
+        validation included: three times a timed forward pass per training
+        batch (forward, backward and update) plus one forward pass per
+        validation batch. A rough figure (within a factor of about 1.5 on an
+        idle machine); a busy machine takes longer.
+    text : str
+        One line for the terminal.
+    """
+
+    n_train: int
+    n_val: int
+    epochs: int
+    start_epoch: int
+    steps_per_epoch: int
+    batch_size: int
+    seconds: float
+    text: str
+
+
+def _forward_seconds(ae, images: np.ndarray, rows: np.ndarray, batch: int) -> float:
+    """Median wall time of one forward pass over ``batch`` images (after tracing)."""
+    x = np.asarray(images[np.sort(rows[:batch])], dtype=np.float32) / 255.0
+    ae.predict_on_batch(x)  # traces the predict function once
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        ae.predict_on_batch(x)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def training_plan(cfg: Config, faces, ae=None, *, start_epoch: int = 0) -> TrainingPlan:
+    """The planned images and epochs of :func:`train_model`, with an estimate of the time.
+
+    Parameters
+    ----------
+    cfg : Config
+    faces : FaceData
+    ae : keras.Model, optional
+        The autoencoder to time; a fresh one from ``cfg`` when omitted (its
+        weights do not matter for the timing; building it draws from Keras'
+        global seed, so do not pass ``None`` just before a seeded build).
+    start_epoch : int, default 0
+        Epochs already done (a resumed run).
+
+    Returns
+    -------
+    TrainingPlan
+
+    Notes
+    -----
+    The forward passes use ``predict_on_batch``, which changes neither the
+    weights nor any random state, so timing the model about to be trained
+    leaves its training bit for bit as it was.
+    """
+    split = np.asarray(faces.split)
+    train_idx, val_idx = np.flatnonzero(split == 0), np.flatnonzero(split == 1)
+    bs, epochs = cfg.train.batch_size, cfg.train.epochs
+    steps = len(train_idx) // bs
+    if ae is None:
+        ae = build_autoencoder(cfg)
+    t_batch = _forward_seconds(ae, faces.images, train_idx, bs)
+    val_batches = -(-len(val_idx) // bs)
+    left = max(epochs - start_epoch, 0)
+    seconds = left * (3.0 * steps + val_batches) * t_batch
+    meta = getattr(faces, "meta", {}) or {}
+    where = (f" (an identity-grouped subset of the {meta['n_available']:,} images found; "
+             f"data.subset_images = 0 takes all)" if meta.get("subset") else "")
+    todo = f"{left} epoch{'s' if left != 1 else ''}" + (f" (of {epochs})" if start_epoch else "")
+    text = (f"training plan: {len(train_idx):,} training + {len(val_idx):,} validation images{where}, "
+            f"{todo} of {steps:,} steps at batch {bs}; estimated "
+            f"{_duration(seconds)} on this machine ({os.cpu_count()} CPU threads, from timed forward "
+            f"passes; longer when the machine is busy)")
+    return TrainingPlan(int(len(train_idx)), int(len(val_idx)), int(epochs), int(start_epoch),
+                        int(steps), int(bs), float(seconds), text)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _check_sizes(cfg: Config, n_train: int) -> None:
     bs = cfg.train.batch_size
     if n_train < bs:
@@ -392,6 +492,8 @@ def _fit(cfg: Config, store: ArtifactStore, faces, key: str, progress: bool) -> 
     val_ds = (make_dataset(faces.images, val_idx, _EVAL_BATCH, drop_remainder=False)
               if len(val_idx) else None)
     verbose = 1 if progress else 0
+    if progress and start < epochs:
+        print(training_plan(cfg, faces, ae, start_epoch=start).text, flush=True)
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
         logs, t_train = _fit_epoch(ae, _epoch_dataset(faces.images, train_idx, cfg, epoch),
