@@ -173,11 +173,11 @@ def test_an_unrelated_folder_is_not_overwritten(tmp_path, capsys, cache, rng):
 
 
 def test_cloud_verdict_threshold_both_sides():
-    tol = CloudVerdict.VAR_TOL
+    # chapter 5's rule: var(d²) within 10 % of 2D reads as "spread like a normal cloud"
     v = dict(n=1000, d=10, mardia_kurtosis_z=0.0, tail_ratio_99=1.0, dependence_share=0.0)
-    assert CloudVerdict(var_ratio=1 + 0.9 * tol, **v).looks_normal
-    assert CloudVerdict(var_ratio=1 - 0.9 * tol, **v).looks_normal
-    hi, lo = CloudVerdict(var_ratio=1 + 1.1 * tol, **v), CloudVerdict(var_ratio=1 - 1.1 * tol, **v)
+    assert CloudVerdict(var_ratio=1.09, **v).looks_normal
+    assert CloudVerdict(var_ratio=0.91, **v).looks_normal
+    hi, lo = CloudVerdict(var_ratio=1.11, **v), CloudVerdict(var_ratio=0.89, **v)
     assert not hi.looks_normal and hi.verdict.startswith("No") and "more spread than" in hi.verdict
     assert not lo.looks_normal and "less spread than" in lo.verdict
 
