@@ -121,3 +121,10 @@ def test_sample_t_has_the_covariance_and_the_kurtosis_of_its_nu(rng):
     assert "t" in SAMPLERS
     with pytest.raises(ValueError):
         sample_t(st, 10, rng=rng, nu=2.0)
+
+
+def test_kendall_null_of_a_t_is_wider_than_the_normal_null(rng):
+    z = _mvt(20_000, 2, 5.0, rng, rho=0.6)
+    a = E.kendall_vs_pearson(z, [(0, 1)], rng=np.random.default_rng(3), n_null=40, max_points=3000)
+    b = E.kendall_vs_pearson(z, [(0, 1)], rng=np.random.default_rng(3), n_null=40, max_points=3000, nu=5.0)
+    assert b.null_sd.iloc[0] > 1.3 * a.null_sd.iloc[0]

@@ -107,8 +107,9 @@ class CloudShape:
         off = self.n_kendall_off
         verdict = ("as every elliptical law requires" if off == 0 else
                    "which no elliptical law allows")
-        return (f"Kendall's τ differs from (2/π) arcsin r by more than {self.KENDALL_SD:g} null "
-                f"standard deviations in {off} of the {n} checked pairs, {verdict}.")
+        return (f"Kendall's τ differs from (2/π) arcsin r by more than {self.KENDALL_SD:g} "
+                f"standard deviations of t samples with the cloud's ν in {off} of the {n} checked "
+                f"pairs, {verdict}.")
 
 
 def cloud_shape(analysis, z, *, rng: np.random.Generator, n_pairs: int = 2) -> CloudShape:
@@ -122,7 +123,8 @@ def cloud_shape(analysis, z, *, rng: np.random.Generator, n_pairs: int = 2) -> C
     rows = []
     for group, label in (("strongest", "strongest"), ("typical", "typical |r|"), ("random", "random")):
         if picks[group]:
-            kv = E.kendall_vs_pearson(z, picks[group], rng=rng, n_null=10, max_points=3000)
+            kv = E.kendall_vs_pearson(z, picks[group], rng=rng, n_null=20, max_points=3000,
+                                      nu=nu if np.isfinite(nu) and nu > 2 else np.inf)
             rows.append(kv.assign(group=label))
     kendall = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["i", "j", "pearson_r", "kendall_tau", "tau_elliptical", "deviation", "null_sd",
