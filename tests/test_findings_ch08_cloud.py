@@ -41,3 +41,16 @@ def test_bent_cloud_is_not_elliptical(rng):
     c = C.cloud_shape(_analysis(z, outside3=0.0111), z, rng=rng, n_pairs=1)
     assert c.n_kendall_off >= 1 and "which no elliptical law allows" in c.kendall_sentence
     assert "closer to the normal share" in c.tail_sentence
+
+
+def test_kendall_verdict_sides():
+    import pandas as pd
+
+    def shape(devs):
+        k = pd.DataFrame({"in_null_sd": devs, "deviation": [0.01 * d for d in devs]})
+        return C.CloudShape(excess=None, nu=14.0, outside3=0.02, outside3_normal=0.011,
+                            outside3_t=0.02, kendall=k)
+
+    assert "as every elliptical law requires" in shape([0.5, -2.9, 1.0]).kendall_sentence
+    assert "small departure" in shape([0.5, -4.0, 1.0]).kendall_sentence
+    assert "which no elliptical law allows" in shape([5.0, -4.0, 1.0]).kendall_sentence

@@ -41,6 +41,8 @@ class CloudShape:
 
     #: |τ − (2/π) arcsin r| beyond this many null s.d. reads as "not elliptical" for a pair.
     KENDALL_SD: ClassVar[float] = 3.0
+    #: at most this share of the pairs beyond it reads as "a small departure".
+    MINOR_SHARE: ClassVar[float] = 1 / 3
 
     excess: object
     nu: float
@@ -105,8 +107,14 @@ class CloudShape:
     def kendall_sentence(self) -> str:
         n = len(self.kendall)
         off = self.n_kendall_off
-        verdict = ("as every elliptical law requires" if off == 0 else
-                   "which no elliptical law allows")
+        worst = float(self.kendall["deviation"].abs().max()) if n else np.nan
+        if off == 0:
+            verdict = "as every elliptical law requires"
+        elif off <= self.MINOR_SHARE * n:
+            verdict = (f"a small departure from an elliptical law (the largest difference in τ is "
+                       f"{worst:.3f})")
+        else:
+            verdict = "which no elliptical law allows"
         return (f"Kendall's τ differs from (2/π) arcsin r by more than {self.KENDALL_SD:g} "
                 f"standard deviations of t samples with the cloud's ν in {off} of the {n} checked "
                 f"pairs, {verdict}.")
