@@ -164,8 +164,8 @@ class PrefaceFindings:
         """``"; Kendall's τ within 1.2 s.d. of (2/π) arcsin r"``, or empty without the check."""
         if not np.isfinite(self.kendall_max_sd):
             return ""
-        return (f"; Kendall's τ within {self.kendall_max_sd:.1f} null s.d. of the elliptical "
-                "value (2/π) arcsin r")
+        return (f"; Kendall's τ within {self.kendall_max_sd:.1f} s.d. (of t samples) of the "
+                "elliptical value (2/π) arcsin r")
 
     @property
     def nu_text(self) -> str:
@@ -235,7 +235,8 @@ def preface_findings(analysis, generation, z=None, *, rng=None) -> PrefaceFindin
     kmax = np.nan
     if z is not None and a.pairs:
         kv = E.kendall_vs_pearson(z, [p.pair for p in a.pairs], rng=rng or np.random.default_rng(0),
-                                  n_null=10, max_points=3000)
+                                  n_null=20, max_points=3000,
+                                  nu=float(nu) if np.isfinite(nu) and nu > 2 else np.inf)
         kmax = float(np.abs(kv["in_null_sd"]).max())
     mvn = g.labels_of("mvn")
     cubes = {}
