@@ -205,40 +205,55 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
     key = generation_key(cfg, latents.key)
 
     def compute() -> ArtifactData:
+        from contextlib import nullcontext
+
         from .latent import decode, encode_images, reconstruct
-        from .quality import quality_table, to_uint8
+        from .quality import face_pool, quality_table, submit_faces, to_uint8
         from .sampling import sample_from_config
 
         t0 = time.perf_counter()
         say = print if progress else (lambda *a, **k: None)
         n = cfg.sampling.n_per_sampler
+        q = cfg.quality
         z_train = np.asarray(latents.split_z("train"))
-        say("fitting latent statistics and the Gaussian mixture ...", flush=True)
-        stats, gmm = fit_latent_models(cfg, z_train)
-        zs = sample_from_config(settings, n, rng=np.random.default_rng([cfg.run.seed, 11]),
-                                stats=stats, gmm=gmm)
-        say(f"decoding {len(zs)} x {n} samples ...", flush=True)
-        images = {lbl: decode(model.decoder, z) for lbl, z in zs.items()}
-
         test = faces.split_images("test")
         val = faces.split_images("validation")
-        n_ref = min(cfg.quality.n_reference, len(test))
+        n_ref = min(q.n_reference, len(test))
         reference = np.asarray(test[:n_ref])
         n_rec = min(n, len(val))
         val_imgs = np.asarray(val[:n_rec])
-        images[RECONSTRUCTIONS] = to_uint8(reconstruct(model.decoder, model.encoder, val_imgs))
-        zs[RECONSTRUCTIONS] = encode_images(model.encoder, val_imgs)
-        ref_z = encode_images(model.encoder, reference)
         train_imgs = faces.split_images("train")
         n_train = min(len(train_imgs), 5000)
         pick = np.sort(np.random.default_rng([cfg.run.seed, 12]).choice(
             len(train_imgs), n_train, replace=False))
-        say(f"measuring {len(images)} image sets with dlib and pixel metrics ...", flush=True)
-        table = quality_table(images, reference, np.asarray(train_imgs[pick]),
-                              rng=np.random.default_rng([cfg.run.seed, 13]),
-                              latents=zs, latent_stats=stats, latent_reference=ref_z,
-                              n_boot=cfg.quality.n_bootstrap, n_jobs=cfg.quality.workers,
-                              max_descriptors=cfg.quality.max_descriptors)
+        # The dlib work (most of this step's CPU time) runs in a worker pool
+        # from the start: each image set is queued as soon as it exists, and
+        # this process fits the mixture, decodes and computes the pixel
+        # metrics meanwhile. The order of every computation that draws random
+        # numbers is unchanged, so the numbers are those of a serial run.
+        kw = {"max_descriptors": q.max_descriptors, "n_jobs": q.workers}
+        with (face_pool(q.workers) if q.workers > 1 else nullcontext()) as pool:
+            ref_job = submit_faces(reference, executor=pool, **kw)
+            recon = to_uint8(reconstruct(model.decoder, model.encoder, val_imgs))
+            jobs = {RECONSTRUCTIONS: submit_faces(recon, executor=pool, **kw)}
+            say("fitting latent statistics and the Gaussian mixture ...", flush=True)
+            stats, gmm = fit_latent_models(cfg, z_train)
+            zs = sample_from_config(settings, n, rng=np.random.default_rng([cfg.run.seed, 11]),
+                                    stats=stats, gmm=gmm)
+            say(f"decoding {len(zs)} x {n} samples ...", flush=True)
+            images = {}
+            for lbl, z in zs.items():
+                images[lbl] = decode(model.decoder, z)
+                jobs[lbl] = submit_faces(images[lbl], executor=pool, **kw)
+            images[RECONSTRUCTIONS] = recon
+            zs[RECONSTRUCTIONS] = encode_images(model.encoder, val_imgs)
+            ref_z = encode_images(model.encoder, reference)
+            say(f"measuring {len(images)} image sets with dlib and pixel metrics ...", flush=True)
+            table = quality_table(images, reference, np.asarray(train_imgs[pick]),
+                                  rng=np.random.default_rng([cfg.run.seed, 13]),
+                                  latents=zs, latent_stats=stats, latent_reference=ref_z,
+                                  n_boot=q.n_bootstrap, executor=pool, faces=jobs,
+                                  reference_faces=ref_job, **kw)
         labels = list(images)
         arrays = {}
         for lbl in labels:

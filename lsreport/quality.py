@@ -52,6 +52,7 @@ References
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
@@ -72,6 +73,8 @@ __all__ = [
     "to_uint8",
     "upsample",
     "analyse_faces",
+    "submit_faces",
+    "FaceJob",
     "face_pool",
     "fit_gaussian",
     "frechet_distance",
@@ -396,6 +399,109 @@ def analyse_faces(
     if cache is not None:
         cache[key] = out
     return out
+
+
+class FaceJob:
+    """dlib's analysis of one image set, running in a pool (see :func:`submit_faces`).
+
+    The chunks of the set are queued in the pool when the job is made; the
+    caller goes on with other work and calls :meth:`result` when it needs the
+    analysis. Chunks are analysed independently image by image, so the result
+    is the same (bit for bit) as :func:`analyse_faces` on the same images.
+    """
+
+    def __init__(self, parts: list, want: np.ndarray, upsample_to: int, on_result=None):
+        self._parts = parts  # futures, or finished (n_faces, score, box, desc) tuples
+        self._want = want
+        self._upsample_to = int(upsample_to)
+        self._on_result = on_result
+        self._result: FaceAnalysis | None = None
+
+    @classmethod
+    def finished(cls, analysis: FaceAnalysis) -> FaceJob:
+        """A job whose result is already known (e.g. a cache hit)."""
+        job = cls([], np.zeros(0, bool), analysis.upsample_to)
+        job._result = analysis
+        return job
+
+    def done(self) -> bool:
+        """Whether every chunk has been analysed."""
+        return self._result is not None or all(not hasattr(p, "done") or p.done() for p in self._parts)
+
+    def cancel(self) -> None:
+        """Cancel the chunks not started yet (after an error elsewhere)."""
+        for p in self._parts:
+            if hasattr(p, "cancel"):
+                p.cancel()
+
+    def result(self) -> FaceAnalysis:
+        """The :class:`FaceAnalysis`, waiting for the pool where needed."""
+        if self._result is None:
+            results = [p.result() if hasattr(p, "result") else p for p in self._parts]
+            self._result = _combine(results, self._want, self._upsample_to)
+            self._parts = []
+            if self._on_result is not None:
+                self._on_result(self._result)
+        return self._result
+
+
+def _result_of(analysis) -> FaceAnalysis:
+    return analysis.result() if isinstance(analysis, FaceJob) else analysis
+
+
+def submit_faces(
+    images,
+    *,
+    executor=None,
+    upsample_to: int = 128,
+    max_descriptors: int | None = 400,
+    n_jobs: int = 2,
+    chunk_size: int | None = None,
+    cache: MutableMapping | None = None,
+) -> FaceJob:
+    """Queue :func:`analyse_faces` of one image set in a running pool; return at once.
+
+    Parameters
+    ----------
+    images : array_like
+        As for :func:`analyse_faces`.
+    executor : concurrent.futures.Executor, optional
+        The pool (see :func:`face_pool`). Without one the analysis runs here,
+        now, and the job comes back finished.
+    upsample_to, max_descriptors, n_jobs, chunk_size, cache
+        As for :func:`analyse_faces` (``n_jobs`` only sets the chunking; a
+        cache hit gives a finished job, a new result is stored when
+        :meth:`FaceJob.result` is first called).
+
+    Returns
+    -------
+    FaceJob
+
+    Examples
+    --------
+    >>> with face_pool(2) as pool:                      # doctest: +SKIP
+    ...     job = submit_faces(images, executor=pool)
+    ...     other_work()                                # runs while dlib works
+    ...     analysis = job.result()
+    """
+    imgs = to_uint8(images)
+    n = imgs.shape[0]
+    idx = _descriptor_subset(n, max_descriptors)
+    key = None
+    if cache is not None:
+        key = _faces_key(imgs, idx, upsample_to)
+        hit = cache.get(key)
+        if hit is not None:
+            return FaceJob.finished(hit)
+    want = np.zeros(n, bool)
+    want[idx] = True
+    tasks = _tasks(imgs, want, n_jobs=n_jobs, chunk_size=chunk_size, upsample_to=upsample_to)
+    if executor is None:
+        parts = [_analyse_chunk(t) for t in tasks]
+    else:
+        parts = [executor.submit(_analyse_chunk, t) for t in tasks]
+    on_result = None if cache is None else (lambda a: cache.__setitem__(key, a))
+    return FaceJob(parts, want, upsample_to, on_result)
 
 
 # ----------------------------------------------------------------- distances
@@ -930,6 +1036,7 @@ def prepare_reference(
     backend: str = "process",
     cache: MutableMapping | None = None,
     executor=None,
+    faces=None,
 ) -> ReferenceSet:
     """Precompute the reference side of all metrics.
 
@@ -945,6 +1052,10 @@ def prepare_reference(
         ``random_state`` of the PCA.
     max_descriptors, n_jobs, backend, cache, executor
         See :func:`analyse_faces`.
+    faces : FaceAnalysis or FaceJob, optional
+        dlib's analysis of ``reference`` if already made or queued
+        (:func:`submit_faces`); the pixel PCA is then fitted while the pool
+        works.
 
     Returns
     -------
@@ -954,12 +1065,16 @@ def prepare_reference(
     tr = to_uint8(train)
     if ref.shape[1:] != tr.shape[1:]:
         raise ValueError(f"reference images {ref.shape[1:]} and training images {tr.shape[1:]} differ in size")
-    faces = analyse_faces(ref, max_descriptors=max_descriptors, n_jobs=n_jobs, backend=backend, cache=cache,
-                          executor=executor)
+    if faces is None:
+        faces = analyse_faces(ref, max_descriptors=max_descriptors, n_jobs=n_jobs, backend=backend, cache=cache,
+                              executor=executor)
     with threadpool_limits(limits=_BLAS_THREADS, user_api="blas"):
         pca = PixelPCA.fit(tr, n_components, seed=seed)
         feats, train_feats = pca.transform(ref), pca.transform(tr)
         nn, _ = nearest_neighbour_distances(feats, train_feats)
+    faces = _result_of(faces)
+    if faces.n != ref.shape[0]:
+        raise ValueError(f"faces= holds the analysis of {faces.n} images, the reference has {ref.shape[0]}")
     return ReferenceSet(ref, faces, pca, feats, train_feats, nn)
 
 
@@ -1121,10 +1236,15 @@ def quality_table(
     backend: str = "process",
     cache: MutableMapping | None = None,
     executor=None,
+    faces: Mapping[str, object] | None = None,
+    reference_faces=None,
 ):
     """Metrics of several named image sets as a tidy DataFrame.
 
-    The dlib work of all sets runs in one worker pool (one start-up).
+    The dlib work of all sets runs in one worker pool (one start-up). It is
+    queued set by set before anything else, so that the pixel PCA of the
+    reference and the pixel metrics of each set are computed in this process
+    while the workers analyse the next sets.
 
     Parameters
     ----------
@@ -1142,6 +1262,12 @@ def quality_table(
         test images: the ceiling a generator can reach.
     n_boot, n_boot_distance, n_projections, max_descriptors, n_jobs, backend, cache, executor
         See :func:`evaluate_images` and :func:`analyse_faces`.
+    faces : mapping, optional
+        ``{name: FaceAnalysis or FaceJob}``: dlib analyses of (some of) the
+        sets already made or queued with :func:`submit_faces` (same
+        ``max_descriptors``); the others are analysed here.
+    reference_faces : FaceAnalysis or FaceJob, optional
+        The same for raw ``reference`` images.
 
     Returns
     -------
@@ -1151,42 +1277,65 @@ def quality_table(
     """
     import pandas as pd
 
-    ref = _as_reference(reference, train, max_descriptors=max_descriptors, n_jobs=n_jobs, backend=backend,
-                        cache=cache, executor=executor)
     names = list(image_sets)
     sets = [to_uint8(image_sets[k]) for k in names]
     if len({s.shape[1:] for s in sets}) > 1:
         raise ValueError("all image sets must have the same image size")
-    # one analysis over the concatenation of all sets not analysed yet (by
-    # content: identical sets are analysed once), so that the pool starts once
-    # and the descriptor subsets are chosen per set
-    keys = {k: _faces_key(s, _descriptor_subset(s.shape[0], max_descriptors), 128) for k, s in zip(names, sets)}
-    done: dict[str, FaceAnalysis] = {}
-    if cache is not None:
-        done.update({key: cache[key] for key in set(keys.values()) if key in cache})
-    todo = {}
-    for k, s in zip(names, sets):
-        if keys[k] not in done:
-            todo.setdefault(keys[k], s)
-    if todo:
-        parts = list(todo.values())
-        offsets = np.cumsum([0] + [s.shape[0] for s in parts])
-        want = np.zeros(offsets[-1], bool)
-        for s, a in zip(parts, offsets):
-            want[a + _descriptor_subset(s.shape[0], max_descriptors)] = True
-        big = _analyse_masked(np.concatenate(parts), want, n_jobs=n_jobs, backend=backend, executor=executor)
-        for key, s, a in zip(todo, parts, offsets):
-            done[key] = big.take(np.arange(a, a + s.shape[0]))
-            if cache is not None:
-                cache[key] = done[key]
-    analyses = {k: done[keys[k]] for k in names}
+    if backend not in ("process", "thread"):
+        raise ValueError(f"backend must be 'process' or 'thread'; got {backend!r}")
+    given = dict(faces or {})
+    raw_reference = not isinstance(reference, ReferenceSet)
+    if raw_reference and train is None:
+        raise ValueError("raw reference images need the training images too (train=...)")
+    pool = own_pool = None
+    if executor is not None:
+        pool = executor
+    elif int(n_jobs) > 1:
+        pool = own_pool = face_pool(n_jobs) if backend == "process" else ThreadPoolExecutor(int(n_jobs))
+    jobs: dict[str, object] = {}
+    try:
+        # queue all dlib work first: the reference, then each set (sets with
+        # identical content are analysed once); cache hits come back finished
+        if raw_reference and reference_faces is None:
+            reference_faces = submit_faces(reference, executor=pool, max_descriptors=max_descriptors,
+                                           n_jobs=n_jobs, cache=cache)
+        by_key: dict[str, object] = {}
+        for k, s in zip(names, sets):
+            if k in given:
+                jobs[k] = given[k]
+                continue
+            key = _faces_key(s, _descriptor_subset(s.shape[0], max_descriptors), 128)
+            if key not in by_key:
+                by_key[key] = submit_faces(s, executor=pool, max_descriptors=max_descriptors, n_jobs=n_jobs,
+                                           cache=cache)
+            jobs[k] = by_key[key]
+        if raw_reference:
+            ref = prepare_reference(reference, train, max_descriptors=max_descriptors, faces=reference_faces)
+        else:
+            ref = _as_reference(reference, train)
+        rows = _table_rows(names, sets, jobs, ref, rng=rng, latents=latents or {}, latent_stats=latent_stats,
+                           latent_reference=latent_reference, include_reference=include_reference,
+                           n_boot=n_boot, n_boot_distance=n_boot_distance, n_projections=n_projections)
+    except BaseException:
+        for job in [*jobs.values(), reference_faces]:
+            if isinstance(job, FaceJob):
+                job.cancel()
+        raise
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown(wait=True, cancel_futures=True)
+    return pd.DataFrame(rows, columns=["image_set", "metric", "value", "ci_low", "ci_high", "n"])
+
+
+def _table_rows(names, sets, jobs, ref, *, rng, latents, latent_stats, latent_reference, include_reference,
+                n_boot, n_boot_distance, n_projections) -> list:
     # one set of sliced-Wasserstein directions for all sets: a shared yardstick
     directions = _directions(int(np.prod(ref.images.shape[1:])), n_projections, rng)
     children = rng.spawn(len(names) + 1)
     rows = []
-    latents = latents or {}
     for (k, s), child in zip(zip(names, sets), children):
-        rep = _report(s, analyses[k], ref, rng=child, n_boot=n_boot, n_boot_distance=n_boot_distance,
+        # waits for this set's dlib analysis only; the pool goes on with the next sets
+        rep = _report(s, _result_of(jobs[k]), ref, rng=child, n_boot=n_boot, n_boot_distance=n_boot_distance,
                       n_projections=n_projections, latents=latents.get(k), latent_stats=latent_stats,
                       latent_reference=latent_reference, directions=directions)
         rows += rep.to_records(k)
@@ -1194,7 +1343,7 @@ def quality_table(
         m = rate_metric(ref.faces.detected, rng=children[-1], n_boot=n_boot)
         rows.append({"image_set": "real (test)", "metric": "detection_rate", "value": m.value,
                      "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n})
-    return pd.DataFrame(rows, columns=["image_set", "metric", "value", "ci_low", "ci_high", "n"])
+    return rows
 
 
 def _mp_context():
@@ -1223,7 +1372,45 @@ def face_pool(n_jobs: int = 2) -> ProcessPoolExecutor:
     ...     a = analyse_faces(images_a, executor=pool)
     ...     b = analyse_faces(images_b, executor=pool)
     """
-    return ProcessPoolExecutor(max_workers=max(1, int(n_jobs)), mp_context=_mp_context())
+    return _FacePool(max_workers=max(1, int(n_jobs)), mp_context=_mp_context(), initializer=_worker_init)
+
+
+class _FacePool(ProcessPoolExecutor):
+    # leaving the block on an error (or Ctrl-C) drops the queued chunks
+    # instead of analysing all of them first
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.shutdown(wait=True, cancel_futures=exc_type is not None)
+        return False
+
+
+#: Niceness added to the dlib workers: the pipeline process (the mixture fit
+#: with its BLAS threads, TensorFlow decoding, the pixel metrics) runs first
+#: and the workers take the remaining CPU time. BLAS threads that wait for a
+#: busy core spin: on the shared 2-core machine the 10-component mixture fit
+#: of the default profile took 157 s of CPU time with two BLAS threads
+#: against 35 s with one (its numbers depend on the thread count, so the
+#: fit keeps its threads and gets the cores first instead).
+_WORKER_NICE = 10
+
+
+def _worker_init() -> None:
+    try:
+        os.nice(_WORKER_NICE)
+    except OSError:  # not permitted: run at the parent's priority
+        pass
+
+
+def _tasks(imgs, want, *, n_jobs, chunk_size=None, upsample_to=128) -> list:
+    n = imgs.shape[0]
+    chunk = int(chunk_size) if chunk_size else max(1, -(-n // (4 * max(1, int(n_jobs)))))
+    return [(imgs[a : a + chunk], want[a : a + chunk], int(upsample_to)) for a in range(0, n, chunk)]
+
+
+def _combine(results, want, upsample_to) -> FaceAnalysis:
+    if not results:
+        results = [(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4), np.int64), np.zeros((0, 128), np.float32))]
+    n_faces, score, box, desc = (np.concatenate(p) for p in zip(*results))
+    return FaceAnalysis(n_faces > 0, n_faces, score, box, desc, np.nonzero(want)[0], int(upsample_to))
 
 
 def _analyse_masked(imgs, want, *, n_jobs, backend, chunk_size=None, upsample_to=128,
@@ -1231,24 +1418,19 @@ def _analyse_masked(imgs, want, *, n_jobs, backend, chunk_size=None, upsample_to
     # the work of analyse_faces with an explicit descriptor mask
     if backend not in ("process", "thread"):
         raise ValueError(f"backend must be 'process' or 'thread'; got {backend!r}")
-    n = imgs.shape[0]
     n_jobs = max(1, int(n_jobs))
-    chunk = int(chunk_size) if chunk_size else max(1, -(-n // (4 * n_jobs)))
-    tasks = [(imgs[a : a + chunk], want[a : a + chunk], int(upsample_to)) for a in range(0, n, chunk)]
+    tasks = _tasks(imgs, want, n_jobs=n_jobs, chunk_size=chunk_size, upsample_to=upsample_to)
     if executor is not None:
         results = list(executor.map(_analyse_chunk, tasks))
     elif n_jobs == 1 or len(tasks) <= 1:
         results = [_analyse_chunk(t) for t in tasks]
     elif backend == "process":
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=_mp_context()) as ex:
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=_mp_context(), initializer=_worker_init) as ex:
             results = list(ex.map(_analyse_chunk, tasks))
     else:
         with ThreadPoolExecutor(max_workers=n_jobs) as ex:
             results = list(ex.map(_analyse_chunk, tasks))
-    if not results:
-        results = [(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4), np.int64), np.zeros((0, 128), np.float32))]
-    n_faces, score, box, desc = (np.concatenate(p) for p in zip(*results))
-    return FaceAnalysis(n_faces > 0, n_faces, score, box, desc, np.nonzero(want)[0], int(upsample_to))
+    return _combine(results, want, upsample_to)
 
 
 def wide_table(df, *, digits: int = 3):
