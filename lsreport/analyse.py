@@ -27,7 +27,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Callable
 
 import numpy as np
 
@@ -46,67 +46,48 @@ EXPLORER_CHAPTER = "chapters/09-explorer.qmd"
 
 @dataclass(frozen=True)
 class CloudVerdict:
-    """Is the cloud roughly multivariate normal, and why (the rule of chapter 5).
+    """Is the cloud roughly multivariate normal, and why: chapter 5's verdict, in brief.
 
-    The rule is the book's: the variance of the squared Mahalanobis
-    distances d² against its normal value 2D. Within :attr:`VAR_TOL` the
-    distances are "spread like those of a normal cloud"; beyond it the
-    cloud is not roughly multivariate normal, and the share of var(d²) that
-    comes from co-varying squared principal-component scores says whether a
-    scale mixture (as a multivariate t) is the reason.
+    A view of :class:`lsreport.findings.cloud.CloudFindings` (the rule and
+    its tolerance live there): the variance of the squared Mahalanobis
+    distances d² against its normal value 2D, and the share of var(d²) that
+    comes from co-varying squared principal-component scores (a scale
+    mixture such as a multivariate t when it dominates).
     """
-
-    #: var(d²) within 10 % of 2D reads as "spread like a normal cloud".
-    VAR_TOL: ClassVar[float] = 0.10
 
     n: int
     d: int
     var_ratio: float
+    var_tol: float
+    looks_normal: bool
+    verdict: str
     mardia_kurtosis_z: float
     tail_ratio_99: float
     dependence_share: float
-
-    @property
-    def looks_normal(self) -> bool:
-        return bool(abs(self.var_ratio - 1.0) <= self.VAR_TOL)
-
-    @property
-    def spread(self) -> str:
-        """"less spread than", "spread like" or "more spread than" (those of a normal cloud)."""
-        if self.looks_normal:
-            return "spread like"
-        return "more spread than" if self.var_ratio > 1 else "less spread than"
-
-    @property
-    def verdict(self) -> str:
-        """The sentence chapter 5's verdict gives."""
-        head = "Yes" if self.looks_normal else "No"
-        return f"{head}: its distances from the centre are {self.spread} those of a normal cloud"
+    scale_mixture: bool
 
     @property
     def reason(self) -> str:
         return (f"var(d²) is {self.var_ratio:.2f} times its normal value 2D = {2 * self.d} "
-                f"(within {self.VAR_TOL:.0%} counts as normal); {self.dependence_share:.0%} of "
+                f"(within {self.var_tol:.0%} counts as normal); {self.dependence_share:.0%} of "
                 f"it comes from squared principal-component scores that rise and fall together")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "looks_normal": self.looks_normal, "verdict": self.verdict,
-                "reason": self.reason, "var_tol": self.VAR_TOL}
+        return {**asdict(self), "reason": self.reason}
 
 
-def cloud_verdict(analysis, z_train: np.ndarray) -> CloudVerdict:
-    """The :class:`CloudVerdict` of an analysis (``z_train`` for the d² split)."""
-    from .stats import d2_variance_split
+def cloud_verdict(analysis, z_train: np.ndarray, cfg=None) -> CloudVerdict:
+    """The :class:`CloudVerdict` of an analysis of ``z_train`` (chapter 5's findings)."""
+    from .findings.cloud import cloud_findings
 
-    m = analysis.mahalanobis
-    split = d2_variance_split(np.asarray(z_train), analysis.pca)
-    tail = dict(zip(m.core_probs, m.tail_ratio))
+    f = cloud_findings(analysis, np.asarray(z_train), cfg=cfg, rng=np.random.default_rng(0))
     md = analysis.mardia
-    return CloudVerdict(n=int(analysis.n_samples), d=int(analysis.d),
-                        var_ratio=float(m.var_d2 / m.expected_var),
+    return CloudVerdict(n=int(f.n_samples), d=int(f.d), var_ratio=float(f.var_ratio),
+                        var_tol=float(f.VAR_TOL), looks_normal=bool(f.roughly_normal),
+                        verdict=str(f.verdict_sentence),
                         mardia_kurtosis_z=float(md.full_kurtosis_z) if md is not None else float("nan"),
-                        tail_ratio_99=float(tail.get(0.99, float("nan"))),
-                        dependence_share=float(split.dependence_share))
+                        tail_ratio_99=float(f.tail_99), dependence_share=float(f.split.dependence_share),
+                        scale_mixture=bool(f.scale_mixture_dominates))
 
 
 @dataclass(frozen=True)
@@ -169,7 +150,7 @@ _INDEX = """\
 import lsreport.book as book
 from lsreport import analyse
 ctx = book.setup()
-src, cloud = analyse.what_was_analysed(ctx), analyse.cloud_verdict(book.load("analysis"), book.load("latents").split_z("train"))
+src, cloud = analyse.what_was_analysed(ctx), analyse.cloud_verdict(book.load("analysis"), book.load("latents").split_z("train"), ctx.cfg)
 ```
 
 This book was made by `lsreport analyse` from a file of latent vectors, not
@@ -373,7 +354,7 @@ def analyse_file(file: str | os.PathLike, *, decoder: str | os.PathLike | None =
         lat = pipeline.latents(cfg, progress=False)
         findings = {"file": str(file), "sha256": lf.sha256, "n": lf.n, "d": lf.d,
                     "n_train": int(a.n_samples), "decoder": str(decoder or ""),
-                    "cloud": cloud_verdict(a, lat.split_z("train")).to_dict(),
+                    "cloud": cloud_verdict(a, lat.split_z("train"), cfg).to_dict(),
                     "summary": {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
                                 for k, v in a.summary().items()}}
         if decoder and (chapters is None or any(c in chapters for c in GENERATION_CHAPTERS)):
