@@ -203,7 +203,7 @@ def _write_project(project: Path, src: Path, *, title: str, with_decoder: bool,
     proj["output-dir"] = "_book"
     bk = spec.setdefault("book", {})
     bk["title"] = title
-    bk["subtitle"] = "The statistics of The latent space of a plain autoencoder on faces, run by lsreport analyse"
+    bk["subtitle"] = "The statistics of “The latent space of a plain autoencoder on faces”, run by lsreport analyse"
     for k in ("appendices", "site-url", "repo-url", "cover-image"):
         bk.pop(k, None)
     items = book_chapters(project, with_decoder)
