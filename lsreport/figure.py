@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import logging
+
 import yaml
 
 __all__ = ["FORMATS", "Cell", "FigureSpec", "UnknownFigureError", "SourceImageWithheld",
@@ -42,6 +44,7 @@ _METADATA = {
     "svg": {"Date": None},
     "pdf": {"CreationDate": None, "ModDate": None},
 }
+log = logging.getLogger(__name__)
 _FENCE_RE = re.compile(r"^```\{python[^}]*\}\s*$")
 _OPTION_RE = re.compile(r"^#\|\s?(.*)$")
 
@@ -209,9 +212,10 @@ def _run_chapter(spec: FigureSpec, root, labels: set[str]) -> dict:
             new = [plt.figure(n) for n in plt.get_fignums() if n not in before]
             if c.label in labels:
                 drawn[c.label] = new
-            else:
-                for fig in new:
-                    plt.close(fig)
+            # as the inline backend does after every cell: the next cell's
+            # plt.gca() must start a new figure (a closed one still saves)
+            for fig in new:
+                plt.close(fig)
     return drawn
 
 
@@ -321,7 +325,12 @@ def export_all(outdir: str | os.PathLike, *, formats=("png", "pdf"), profile: st
                 written[label] = []
                 for fmt in formats:
                     for f, p in zip(figs, _names(label, len(figs), fmt, None, outdir)):
-                        written[label].append(save(f, p, fmt))
+                        try:
+                            written[label].append(save(f, p, fmt))
+                        except (ValueError, RuntimeError, OverflowError) as exc:
+                            # one figure that cannot be saved in one format must
+                            # not cost the others their downloads; say which
+                            log.warning("%s: could not save as %s: %s", label, fmt, exc)
                 for f in figs:
                     plt.close(f)
     return written

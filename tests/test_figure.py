@@ -159,3 +159,11 @@ def test_other_figure_cells_do_not_run(toy):
     chapter.write_text(text, encoding="utf-8")
     (fig,) = draw("fig-toy-image", root=toy)
     assert fig.axes[0].images
+
+
+def test_export_all_draws_each_figure_as_alone(toy, tmp_path):
+    """A cell drawing into the current axes (plt.imshow) gets a fresh figure, as in the book."""
+    written = export_all(tmp_path / "figs", formats=("png",), root=toy)
+    (alone,) = export("fig-toy-image", fmt="png", out=tmp_path / "alone.png", root=toy)
+    assert np.array_equal(png_pixels(written["fig-toy-image"][0].read_bytes()),
+                          png_pixels(alone.read_bytes()))
