@@ -162,16 +162,16 @@ def pvalue(p, *, floor: float = 0.001) -> str:
 
 
 def percent(decimals: int = 1) -> Formatter:
-    """A share (0–1) as a percentage.
+    """A share (0–1) as a percentage, a no-break space before the sign.
 
     >>> percent(1)(0.9312), percent(0)(0.05)
-    ('93.1 %', '5 %')
+    ('93.1\xa0%', '5\xa0%')
     """
 
     def fmt(x) -> str:
         if _missing(x):
             return MISSING
-        return _minus(f"{100 * float(x):,.{decimals}f}") + " %"
+        return _minus(f"{100 * float(x):,.{decimals}f}") + "\u00a0%"  # no line break before %
 
     fmt.__name__ = f"percent{decimals}"
     return fmt
