@@ -40,6 +40,7 @@ __all__ = [
     "detection_by_region",
     "RECONSTRUCTIONS",
     "REAL",
+    "BASELINE",
 ]
 
 STEP = "generation"
@@ -47,6 +48,15 @@ STEP = "generation"
 RECONSTRUCTIONS = "reconstructions"
 #: Label of the real test images in the metric table.
 REAL = "real (test)"
+#: Label of the real-vs-real baseline: real test faces held out of the
+#: reference and measured against it like a sampler's faces.
+BASELINE = "real (held out)"
+#: Metrics whose two-set comparisons use the paired bootstrap over the
+#: reference (:func:`lsreport.quality.paired_replicates`).
+PAIRED = ("face_frechet",)
+#: Metrics that are shares of images: their differences get a two-proportion
+#: interval.
+RATES = ("detection_rate", "copy_rate")
 #: Samplers that draw each component on its own, ignoring correlations.
 INDEPENDENT = ("cube", "intervals", "diagonal")
 #: Samplers that use the joint distribution (full covariance or mixture).
@@ -68,14 +78,20 @@ class Generation:
     metrics : pandas.DataFrame
         Tidy table ``image_set, metric, value, ci_low, ci_high, n``
         (:func:`lsreport.quality.quality_table`), including the real test
-        images' detection rate as ``"real (test)"``.
+        images' detection rate as ``"real (test)"`` and every metric of the
+        real-vs-real baseline :data:`BASELINE` (real test faces held out of
+        the reference, at up to the samplers' n). For the distances the
+        interval is the estimator's spread at this n, not a confidence
+        interval (see :mod:`lsreport.quality`).
     settings : dict
         Label -> sampler settings (``{"sampler": name, ...}``).
     reference_z : ndarray
         Latents of the real reference (test) images.
     key : str
     meta : dict
-        Sizes and timings.
+        Sizes and timings; ``"replicates"`` holds the paired bootstrap
+        replicates ``{metric: {label: [...]}}`` of the metrics in
+        :data:`PAIRED`; ``"n_baseline"`` the size of the held-out real set.
     """
 
     labels: list
@@ -100,9 +116,11 @@ class Generation:
 
         df = self.metrics[self.metrics.metric == metric].set_index("image_set")
         if samplers_only:
-            df = df.loc[[lbl for lbl in self.labels if lbl != RECONSTRUCTIONS and lbl in df.index]]
-        ascending = METRICS[metric][1] != "higher"
-        return df.sort_values("value", ascending=ascending)
+            df = df.loc[[lbl for lbl in self.labels if lbl not in (RECONSTRUCTIONS, BASELINE) and lbl in df.index]]
+        better = METRICS[metric][1]
+        if better == "closer to 1":  # e.g. nn_ratio: both 0.5 (memorised) and 2 are bad
+            return df.iloc[np.argsort(np.abs(df.value.to_numpy() - 1.0), kind="stable")]
+        return df.sort_values("value", ascending=better != "higher", kind="stable")
 
     def cell(self, image_set: str, metric: str, digits: int = 3) -> str:
         """One metric as text: ``"value [ci_low, ci_high]"``."""
@@ -111,6 +129,34 @@ class Generation:
             raise KeyError(f"no {metric!r} for {image_set!r}")
         r = row.iloc[0]
         return f"{r.value:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]"
+
+    @property
+    def baseline(self) -> str | None:
+        """Label of the real-vs-real baseline set (None if it was not measured)."""
+        return BASELINE if BASELINE in self.labels else None
+
+    @property
+    def replicates(self) -> dict:
+        """Paired bootstrap replicates ``{metric: {label: ndarray}}`` (:data:`PAIRED`)."""
+        return {m: {k: np.asarray(v, dtype=float) for k, v in d.items()}
+                for m, d in self.meta.get("replicates", {}).items()}
+
+    def compare(self, a: str, b: str, metric: str = "face_frechet") -> SetComparison:
+        """:func:`compare_sets` of two sets, with the paired replicates where there are some."""
+        return compare_sets(self.metrics, a, b, metric, replicates=self.replicates.get(metric))
+
+    def ellipse_region_mass(self, label: str) -> float:
+        """Share of the fitted normal's mass in the region an ellipse sampler draws from.
+
+        ``(1 - exp(-k**2/2))**(D/2)`` (:func:`lsreport.sampling.ellipse_region_mass`)
+        for the sampler's ``k`` and the latent dimension D.
+        """
+        from .sampling import ellipse_region_mass
+
+        st = self.settings.get(label, {})
+        if st.get("sampler") != "ellipse":
+            raise ValueError(f"{label!r} is not an ellipse sampler")
+        return ellipse_region_mass(float(st.get("k", 2.0)), int(np.shape(self.z[label])[1]))
 
     def labels_of(self, *samplers: str) -> list:
         """Labels of the sets drawn by the named samplers (registry names), in table order."""
@@ -208,7 +254,7 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
         from contextlib import nullcontext
 
         from .latent import decode, encode_images, reconstruct
-        from .quality import face_pool, quality_table, submit_faces, to_uint8
+        from .quality import _result_of, face_pool, paired_replicates, quality_table, submit_faces, to_uint8
         from .sampling import sample_from_config
 
         t0 = time.perf_counter()
@@ -218,8 +264,13 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
         z_train = np.asarray(latents.split_z("train"))
         test = faces.split_images("test")
         val = faces.split_images("validation")
-        n_ref = min(q.n_reference, len(test))
+        # real-vs-real baseline: test faces not in the reference, measured
+        # against it exactly like a sampler's faces (up to n of them; with
+        # few test faces a third is held out rather than no baseline)
+        n_hold = min(n, max(len(test) - q.n_reference, len(test) // 3))
+        n_ref = min(q.n_reference, len(test) - n_hold)
         reference = np.asarray(test[:n_ref])
+        held_out = np.asarray(test[n_ref : n_ref + n_hold]) if n_hold >= 2 else None
         n_rec = min(n, len(val))
         val_imgs = np.asarray(val[:n_rec])
         train_imgs = faces.split_images("train")
@@ -247,6 +298,10 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
                 jobs[lbl] = submit_faces(images[lbl], executor=pool, **kw)
             images[RECONSTRUCTIONS] = recon
             zs[RECONSTRUCTIONS] = encode_images(model.encoder, val_imgs)
+            if held_out is not None:
+                images[BASELINE] = to_uint8(held_out)
+                jobs[BASELINE] = submit_faces(images[BASELINE], executor=pool, **kw)
+                zs[BASELINE] = encode_images(model.encoder, held_out)
             ref_z = encode_images(model.encoder, reference)
             say(f"measuring {len(images)} image sets with dlib and pixel metrics ...", flush=True)
             table = quality_table(images, reference, np.asarray(train_imgs[pick]),
@@ -254,6 +309,13 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
                                   latents=zs, latent_stats=stats, latent_reference=ref_z,
                                   n_boot=q.n_bootstrap, executor=pool, faces=jobs,
                                   reference_faces=ref_job, **kw)
+            # paired bootstrap of the face Fréchet distance over the shared
+            # reference: the basis of every "better than" between two sets
+            desc = {lbl: _result_of(job).descriptors for lbl, job in jobs.items()}
+            replicates = {"face_frechet": {
+                k: v.tolist() for k, v in paired_replicates(
+                    desc, _result_of(ref_job).descriptors, rng=np.random.default_rng([cfg.run.seed, 14]),
+                    n_boot=q.n_bootstrap).items()}}
         labels = list(images)
         arrays = {}
         for lbl in labels:
@@ -263,6 +325,7 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
         meta = {"labels": labels, "settings": {k: v for k, v in settings.items()},
                 "metrics": table.to_dict(orient="records"), "n_per_sampler": n,
                 "n_reference": n_ref, "n_reconstructions": n_rec,
+                "n_baseline": int(n_hold) if held_out is not None else 0, "replicates": replicates,
                 "gmm_converged": bool(gmm.converged), "gmm_components": int(gmm.n_components),
                 "seconds": time.perf_counter() - t0}
         return ArtifactData(arrays=arrays, meta=meta)
@@ -360,7 +423,9 @@ def radius_table(gen: Generation, stats, *, band=(0.05, 0.95)) -> pd.DataFrame:
 def metric_table(metrics: pd.DataFrame, keys=None, *, digits: int = 3) -> pd.DataFrame:
     """The tidy metric table as one row per image set, readable headers.
 
-    Cells read ``value [ci_low, ci_high]``. Each header names the number of
+    Cells read ``value [ci_low, ci_high]`` (just the value where a metric has
+    no interval); for the distances the bracket is the estimator's spread at
+    this n, not a confidence interval. Each header names the number of
     images (or descriptors) that most sets of that column rest on; a cell
     resting on another number ends with its own ``(n = ...)``.
 
@@ -396,7 +461,8 @@ def metric_table(metrics: pd.DataFrame, keys=None, *, digits: int = 3) -> pd.Dat
         arrow = {"higher": " (↑)", "lower": " (↓)", "closer to 1": " (→1)"}.get(better, "")
         cells = {}
         for name, r in sub.iterrows():
-            c = f"{r.value:.{digits}g} [{r.ci_low:.{digits}g}, {r.ci_high:.{digits}g}]"
+            c = (f"{r.value:.{digits}g} [{r.ci_low:.{digits}g}, {r.ci_high:.{digits}g}]"
+                 if np.isfinite(r.ci_low) and np.isfinite(r.ci_high) else f"{r.value:.{digits}g}")
             cells[name] = c if int(r.n) == common else f"{c} (n = {int(r.n):,})"
         cols[f"{label}{arrow}, n = {common:,}"] = cells
     return pd.DataFrame(cols).reindex(sets).fillna("")
@@ -412,9 +478,17 @@ class SetComparison:
     value_a, value_b : float
         Point estimates.
     ci_a, ci_b : (float, float)
-        Bootstrap confidence intervals.
+        Each set's own bootstrap interval (for distances: the estimator's
+        spread at this n).
     n_a, n_b : int
         Number of images (or descriptors) each value rests on.
+    diff_ci : (float, float)
+        95 % interval of ``value_a - value_b``: paired bootstrap over the
+        common reference for the metrics of :data:`PAIRED`, a
+        two-proportion (Wald) interval for the rates of :data:`RATES`, NaN
+        otherwise.
+    method : str
+        ``"paired bootstrap"``, ``"two proportions"`` or ``"none"``.
     """
 
     metric: str
@@ -426,6 +500,8 @@ class SetComparison:
     ci_b: tuple
     n_a: int
     n_b: int
+    diff_ci: tuple = (float("nan"), float("nan"))
+    method: str = "none"
 
     @property
     def ratio(self) -> float:
@@ -439,8 +515,14 @@ class SetComparison:
 
     @property
     def separated(self) -> bool:
-        """True when the two confidence intervals do not overlap."""
-        return bool(self.ci_a[0] > self.ci_b[1] or self.ci_b[0] > self.ci_a[1])
+        """True when the interval of the difference excludes 0 (the difference is clear).
+
+        False when no interval of the difference exists (``method == "none"``):
+        two sets' own intervals, least of all the spreads of biased
+        distances, do not tell whether they differ.
+        """
+        lo, hi = self.diff_ci
+        return bool(np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0))
 
     @property
     def a_better(self) -> bool:
@@ -456,7 +538,7 @@ class SetComparison:
 
     @property
     def clearly_better(self) -> bool:
-        """``a`` better and the confidence intervals apart."""
+        """``a`` better and the difference clear (:attr:`separated`)."""
         return self.a_better and self.separated
 
     def words(self, better: str = "clearly better than", worse: str = "clearly worse than",
@@ -467,7 +549,14 @@ class SetComparison:
         return better if self.a_better else worse
 
 
-def compare_sets(metrics: pd.DataFrame, a: str, b: str, metric: str = "face_frechet") -> SetComparison:
+def _two_proportions(pa, na, pb, nb, z=1.959963984540054) -> tuple:
+    se = np.sqrt(pa * (1 - pa) / max(na, 1) + pb * (1 - pb) / max(nb, 1))
+    d = pa - pb
+    return float(d - z * se), float(d + z * se)
+
+
+def compare_sets(metrics: pd.DataFrame, a: str, b: str, metric: str = "face_frechet", *,
+                 replicates: dict | None = None) -> SetComparison:
     """Compare two image sets on one metric of a tidy metric table.
 
     Parameters
@@ -478,6 +567,10 @@ def compare_sets(metrics: pd.DataFrame, a: str, b: str, metric: str = "face_frec
     a, b : str
         Image-set labels.
     metric : str, default "face_frechet"
+    replicates : dict, optional
+        ``{label: paired bootstrap replicates}`` of this metric
+        (:attr:`Generation.replicates`); gives the interval of the
+        difference for a distance.
 
     Returns
     -------
@@ -487,7 +580,17 @@ def compare_sets(metrics: pd.DataFrame, a: str, b: str, metric: str = "face_frec
     ------
     KeyError
         When either set lacks the metric.
+
+    Notes
+    -----
+    "Clearly better" means that the 95 % interval of the difference
+    excludes 0. For a distance to the real reference that interval comes
+    from the paired bootstrap (both sets and the shared reference
+    resampled); two sets' own intervals are not compared, since a distance's
+    interval is only its estimator's spread around a biased value.
     """
+    from .quality import difference_interval
+
     rows = {}
     for name in (a, b):
         r = metrics[(metrics.image_set == name) & (metrics.metric == metric)]
@@ -495,9 +598,16 @@ def compare_sets(metrics: pd.DataFrame, a: str, b: str, metric: str = "face_frec
             raise KeyError(f"no {metric!r} for {name!r}")
         rows[name] = r.iloc[0]
     ra, rb = rows[a], rows[b]
-    return SetComparison(metric, a, b, float(ra.value), float(rb.value),
+    va, vb = float(ra.value), float(rb.value)
+    diff_ci, method = (float("nan"), float("nan")), "none"
+    if replicates is not None and a in replicates and b in replicates:
+        _, lo, hi = difference_interval(replicates[a], replicates[b], va, vb)
+        diff_ci, method = (lo, hi), "paired bootstrap"
+    elif metric in RATES:
+        diff_ci, method = _two_proportions(va, int(ra.n), vb, int(rb.n)), "two proportions"
+    return SetComparison(metric, a, b, va, vb,
                          (float(ra.ci_low), float(ra.ci_high)), (float(rb.ci_low), float(rb.ci_high)),
-                         int(ra.n), int(rb.n))
+                         int(ra.n), int(rb.n), diff_ci, method)
 
 
 @dataclass(frozen=True)
@@ -520,7 +630,8 @@ class GenerationVerdict:
     frechet : SetComparison
         Face Fréchet distance of :attr:`best` against the reconstructions'.
     frechet_factor : float
-        Target: the best distance within this multiple of the reconstructions'.
+        Development target (best distance within this multiple of the
+        reconstructions'); kept for old callers, not a finding.
     best_detection : str
         The sampler with the highest detection rate.
     real_detection : float
@@ -538,6 +649,19 @@ class GenerationVerdict:
         per-component sampler (intervals, diagonal) on :attr:`metric`.
     per_component_detection : dict
         The same on the detection rate.
+    baseline : str or None
+        Label of the real-vs-real baseline (held-out real faces), None if
+        not measured.
+    baseline_frechet : float
+        Face Fréchet distance of the held-out real faces to the reference:
+        what "as close as real faces are to each other" is at this n.
+    best_vs_baseline : SetComparison or None
+        The best sampler's face Fréchet distance against the baseline's.
+    reconstructions_vs_baseline : SetComparison or None
+        The reconstructions' against the baseline's.
+    best_vs_reconstructions : SetComparison
+        The best sampler's face Fréchet distance against the reconstructions'
+        (the same as :attr:`frechet`).
     """
 
     metric: str
@@ -556,6 +680,15 @@ class GenerationVerdict:
     full: str | None
     per_component: dict
     per_component_detection: dict
+    baseline: str | None = None
+    baseline_frechet: float = float("nan")
+    best_vs_baseline: SetComparison | None = None
+    reconstructions_vs_baseline: SetComparison | None = None
+
+    @property
+    def best_vs_reconstructions(self) -> SetComparison:
+        """See the class attributes."""
+        return self.frechet
 
     @property
     def detection_reached(self) -> bool:
@@ -564,8 +697,14 @@ class GenerationVerdict:
 
     @property
     def frechet_within(self) -> bool:
-        """The best face Fréchet distance is within ``frechet_factor`` times the reconstructions'."""
+        """The best distance is within ``frechet_factor`` times the reconstructions' (development target)."""
         return self.frechet.value_a <= self.frechet_factor * self.frechet.value_b
+
+    @property
+    def best_as_close_as_real(self) -> bool:
+        """The best sampler's distance is not clearly worse than real faces' own (False without baseline)."""
+        c = self.best_vs_baseline
+        return bool(c is not None and not (c.separated and not c.a_better))
 
     @property
     def cube_almost_none(self) -> bool:
@@ -581,7 +720,7 @@ class GenerationVerdict:
 
 def generation_verdict(gen: Generation, metric: str = "face_frechet", *, frechet_factor: float = 1.5,
                        almost_none: float = 0.05) -> GenerationVerdict:
-    """Which sampler wins, by how much, and does it reach the reconstructions?
+    """Which sampler wins, by how much, and how close is it to real faces?
 
     Parameters
     ----------
@@ -589,8 +728,7 @@ def generation_verdict(gen: Generation, metric: str = "face_frechet", *, frechet
     metric : str, default "face_frechet"
         Metric that ranks the samplers (:attr:`Generation.ranking`).
     frechet_factor : float, default 1.5
-        Target for the best sampler's face Fréchet distance, as a multiple
-        of the reconstructions'.
+        Old development target, kept in the result for old callers.
     almost_none : float, default 0.05
         A detection rate below this counts as "almost no faces".
 
@@ -600,8 +738,9 @@ def generation_verdict(gen: Generation, metric: str = "face_frechet", *, frechet
 
     Notes
     -----
-    "Clearly" means that the 95 % bootstrap intervals do not overlap, a
-    conservative rule for two independent estimates.
+    "Clearly" means that the 95 % interval of the difference excludes 0
+    (:func:`compare_sets`): the paired bootstrap over the reference for the
+    face Fréchet distance, two proportions for detection rates.
     """
     m = gen.metrics
     ranking = gen.ranking(metric)
@@ -617,14 +756,17 @@ def generation_verdict(gen: Generation, metric: str = "face_frechet", *, frechet
     full = (unshrunk or normals or [None])[0]
     per = [lbl for lbl in gen.labels if kind[lbl] in ("intervals", "diagonal")]
     real = m[(m.image_set == REAL) & (m.metric == "detection_rate")]
+    base = gen.baseline
+    has = set(m[m.metric == "face_frechet"].image_set)
+    base_ok = base is not None and base in has
     return GenerationVerdict(
         metric=metric,
         best=best,
         worst=worst,
-        best_vs_runner_up=compare_sets(m, best, order[1], metric) if len(order) > 1 else None,
-        best_vs_worst=compare_sets(m, best, worst, metric),
-        detection=compare_sets(m, best, RECONSTRUCTIONS, "detection_rate"),
-        frechet=compare_sets(m, best, RECONSTRUCTIONS, "face_frechet"),
+        best_vs_runner_up=gen.compare(best, order[1], metric) if len(order) > 1 else None,
+        best_vs_worst=gen.compare(best, worst, metric),
+        detection=gen.compare(best, RECONSTRUCTIONS, "detection_rate"),
+        frechet=gen.compare(best, RECONSTRUCTIONS, "face_frechet"),
         frechet_factor=float(frechet_factor),
         best_detection=str(det.index[0]),
         real_detection=float(real.value.iloc[0]) if len(real) else float("nan"),
@@ -632,10 +774,15 @@ def generation_verdict(gen: Generation, metric: str = "face_frechet", *, frechet
         cube_rate=float(cubes.value.iloc[0]) if len(cubes) else float("nan"),
         almost_none=float(almost_none),
         full=full,
-        per_component={lbl: compare_sets(m, full, lbl, metric) for lbl in per} if full else {},
+        per_component={lbl: gen.compare(full, lbl, metric) for lbl in per} if full else {},
         per_component_detection=(
-            {lbl: compare_sets(m, full, lbl, "detection_rate") for lbl in per} if full else {}
+            {lbl: gen.compare(full, lbl, "detection_rate") for lbl in per} if full else {}
         ),
+        baseline=base if base_ok else None,
+        baseline_frechet=gen.value(base, "face_frechet") if base_ok else float("nan"),
+        best_vs_baseline=gen.compare(best, base, "face_frechet") if base_ok else None,
+        reconstructions_vs_baseline=(gen.compare(RECONSTRUCTIONS, base, "face_frechet")
+                                     if base_ok and RECONSTRUCTIONS in has else None),
     )
 
 

@@ -87,7 +87,11 @@ def test_quality_table_overlapped_equals_serial(images):
         ref_job = Q.submit_faces(ref, executor=pool, max_descriptors=6)
         given = Q.quality_table(sets, ref, train, rng=np.random.default_rng(7), executor=pool,
                                 faces=queued, reference_faces=ref_job, **kw)
-    assert len(serial) == 4 * 6 + 1 and serial["value"].notna().all()
+    # 4 sets x (6 metrics + precision/recall/density/coverage) + the real detection rate;
+    # prdc needs k + 2 = 7 descriptors, so with 6 its four values are NaN
+    assert len(serial) == 4 * 10 + 1
+    prdc = serial.metric.isin(["precision", "recall", "density", "coverage"])
+    assert serial.loc[~prdc, "value"].notna().all() and serial.loc[prdc, "value"].isna().all()
     for other in (pooled, threaded, given):
         pd.testing.assert_frame_equal(other, serial, check_exact=True)
 
@@ -102,11 +106,15 @@ def test_quality_table_refuses_mismatched_reference_faces(images):
 
 def test_an_error_in_the_metrics_cancels_the_queued_work(images):
     sets = {f"s{k}": images for k in range(6)}
-    with pytest.raises(ValueError, match="latent_stats"):
-        # latents without stats fail in the first set's report; the pool must
-        # not analyse the other sets before the error comes out
-        Q.quality_table(sets, images[:16], _train(images[16:]), rng=np.random.default_rng(0), n_jobs=2,
-                        max_descriptors=None, n_boot=5, latents={"s0": np.zeros((len(images), 2))})
+    with Q.face_pool(1) as pool:
+        jobs = {k: Q.submit_faces(s, executor=pool, max_descriptors=None, n_jobs=1) for k, s in sets.items()}
+        with pytest.raises(ValueError, match="latent_stats"):
+            # latents without stats fail in the first set's report; the sets
+            # still queued must be dropped, not analysed before the error comes out
+            Q.quality_table(sets, images[:16], _train(images[16:]), rng=np.random.default_rng(0),
+                            executor=pool, faces=jobs, max_descriptors=None, n_boot=5,
+                            latents={"s0": np.zeros((len(images), 2))})
+        assert all(p.cancelled() for p in jobs["s5"]._parts)
 
 
 @pytest.mark.slow
@@ -128,6 +136,6 @@ def test_generation_step_pool_and_serial_give_identical_metrics(tmp_path):
         c = with_overrides(cfg, {"quality.workers": workers})
         out[workers] = generate(c, ArtifactStore(tmp_path / f"gen{workers}"), f, m, z, progress=False)
     pd.testing.assert_frame_equal(out[2].metrics, out[1].metrics, check_exact=True)
-    assert out[1].labels == out[2].labels and out[1].labels[-1] == "reconstructions"
+    assert out[1].labels == out[2].labels and out[1].labels[-2:] == ["reconstructions", "real (held out)"]
     for lbl in out[1].labels:
         np.testing.assert_array_equal(out[1].images[lbl], out[2].images[lbl])

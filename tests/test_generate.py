@@ -8,7 +8,7 @@ import pytest
 
 from lsreport import generate as G
 from lsreport import sampling as S
-from lsreport.generate import RECONSTRUCTIONS, REAL
+from lsreport.generate import BASELINE, RECONSTRUCTIONS, REAL
 
 SETTINGS = {
     "cube b=0.5": {"sampler": "cube", "b": 0.5},
@@ -31,7 +31,15 @@ TABLE = {
     "ellipse k=2": ((0.60, 0.57, 0.63), (0.15, 0.14, 0.16)),
     "GMM": ((0.78, 0.75, 0.81), (0.105, 0.095, 0.115)),
     RECONSTRUCTIONS: ((0.85, 0.82, 0.88), (0.08, 0.07, 0.09)),
+    BASELINE: ((0.92, 0.89, 0.95), (0.06, 0.05, 0.07)),
 }
+
+
+def _replicates(table, n_boot=400, seed=0):
+    """Paired replicates: a large noise term shared through the reference, a small own one."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(0, 0.05, n_boot)
+    return {name: f + shared + rng.normal(0, 0.01, n_boot) for name, (_, (f, _, _)) in table.items()}
 
 
 def _metrics(table):
@@ -45,21 +53,35 @@ def _metrics(table):
 
 
 def _gen(table=TABLE, settings=SETTINGS):
-    labels = [*settings, RECONSTRUCTIONS]
+    labels = [*settings, RECONSTRUCTIONS] + ([BASELINE] if BASELINE in table else [])
+    meta = {"replicates": {"face_frechet": {k: v.tolist() for k, v in _replicates(table).items()}}}
     return G.Generation(labels=labels, images={}, z={}, metrics=_metrics(table), settings=settings,
-                        reference_z=np.zeros((1, 2)), key="test")
+                        reference_z=np.zeros((1, 2)), key="test", meta=meta)
 
 
 # ------------------------------------------------------------------ comparisons
 
 
 def test_compare_sets_reads_values_and_intervals():
-    c = G.compare_sets(_metrics(TABLE), "normal x1", "diagonal", "face_frechet")
+    reps = _replicates(TABLE)
+    c = G.compare_sets(_metrics(TABLE), "normal x1", "diagonal", "face_frechet", replicates=reps)
     assert (c.value_a, c.value_b) == (0.12, 0.30)
     assert c.ci_a == (0.11, 0.13) and c.n_a == 50
     assert c.ratio == pytest.approx(0.4) and c.difference == pytest.approx(-0.18)
-    assert c.separated and c.a_better and c.clearly_better
+    assert c.separated and c.a_better and c.clearly_better and c.method == "paired bootstrap"
     assert c.words() == "clearly better than"
+    # the interval of the difference: own noise only (sd sqrt(2) * 0.01), the
+    # shared reference noise (sd 0.05) cancels
+    lo, hi = c.diff_ci
+    assert (lo + hi) / 2 == pytest.approx(-0.18, abs=0.004)
+    assert hi - lo == pytest.approx(2 * 1.96 * np.sqrt(2) * 0.01, rel=0.2)
+    # each set's own spread overlaps the other's, yet the paired difference is clear
+    r = {k: v for k, v in reps.items()}
+    e = G.compare_sets(_metrics(TABLE), "normal x1", "ellipse k=2", "face_frechet", replicates=r)
+    assert np.quantile(r["normal x1"], 0.975) > np.quantile(r["ellipse k=2"], 0.025)
+    assert e.clearly_better
+    # without replicates a distance gets no verdict: its own spread cannot tell
+    assert not G.compare_sets(_metrics(TABLE), "normal x1", "diagonal").separated
     with pytest.raises(KeyError, match="nowhere"):
         G.compare_sets(_metrics(TABLE), "nowhere", "diagonal")
 
@@ -70,12 +92,28 @@ def test_compare_sets_direction_and_overlap():
     c = G.compare_sets(m, "normal x0.7", "GMM", "detection_rate")
     assert c.a_better and not c.separated and not c.clearly_better
     assert c.words() == "not clearly different from"
+    # the two-proportion interval, against statsmodels' Wald interval
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    lo, hi = confint_proportions_2indep(80, 100, 78, 100, method="wald")
+    assert c.diff_ci == pytest.approx((lo, hi), rel=1e-9) and c.method == "two proportions"
     # lower is better for the distance: the cube is clearly worse
-    assert G.compare_sets(m, "cube b=2", "diagonal").words() == "clearly worse than"
-    # nn_ratio: closer to 1 is better
+    assert G.compare_sets(m, "cube b=2", "diagonal", replicates=_replicates(TABLE)).words() == "clearly worse than"
+    # nn_ratio: closer to 1 is better; no interval of the difference -> no "clearly"
     nn = pd.DataFrame([{"image_set": "a", "metric": "nn_ratio", "value": 1.1, "ci_low": 1.0, "ci_high": 1.2, "n": 5},
                        {"image_set": "b", "metric": "nn_ratio", "value": 0.7, "ci_low": 0.6, "ci_high": 0.8, "n": 5}])
-    assert G.compare_sets(nn, "a", "b", "nn_ratio").clearly_better
+    c = G.compare_sets(nn, "a", "b", "nn_ratio")
+    assert c.a_better and not c.separated and c.method == "none"
+
+
+def test_ranking_closer_to_one_sorts_by_distance_from_one():
+    rows = [{"image_set": k, "metric": "nn_ratio", "value": v, "ci_low": v, "ci_high": v, "n": 10}
+            for k, v in (("normal x1", 1.3), ("diagonal", 0.2), ("GMM", 0.95), ("cube b=2", 2.5))]
+    settings = {k: SETTINGS[k] for k in ("normal x1", "diagonal", "GMM", "cube b=2")}
+    g = G.Generation(labels=list(settings), images={}, z={}, metrics=pd.DataFrame(rows), settings=settings,
+                     reference_z=np.zeros((1, 2)), key="t")
+    # the memorising set (0.2) is not the best; |v - 1| orders them
+    assert list(g.ranking("nn_ratio").index) == ["GMM", "normal x1", "diagonal", "cube b=2"]
 
 
 def test_sampler_groups_split_by_sampler_kind():
@@ -90,6 +128,12 @@ def test_sampler_groups_split_by_sampler_kind():
 def test_verdict_on_a_hand_made_table():
     v = G.generation_verdict(_gen())
     assert v.best == "normal x0.7" and v.worst == "cube b=0.5"
+    # the real-vs-real baseline is not a sampler, and the best sampler is
+    # clearly farther from the reference than held-out real faces are
+    assert BASELINE not in G.Generation.ranking(_gen(), "face_frechet").index
+    assert v.baseline == BASELINE and v.baseline_frechet == 0.06
+    assert v.best_vs_baseline.separated and not v.best_vs_baseline.a_better and not v.best_as_close_as_real
+    assert v.reconstructions_vs_baseline.difference == pytest.approx(0.02)
     assert v.best_vs_runner_up.b == "GMM" and not v.best_vs_runner_up.separated
     assert v.best_vs_worst.ratio == pytest.approx(0.10 / 0.90)
     # targets: 0.80 < 0.85 is not reached; 0.10 <= 1.5 * 0.08 = 0.12 is within
