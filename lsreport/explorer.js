@@ -303,7 +303,7 @@
     }
     g.appendChild(svg("path", { d: dots, stroke: "#9a9a9a", "stroke-width": 2.2,
                                 "stroke-linecap": "round", "class": "lsx-points" }));
-    var K = kde(x, y, lim, 48), masses = ex.contour_masses, levels = massLevels(K, masses);
+    var K = kde(x, y, lim, 64), masses = ex.contour_masses, levels = massLevels(K, masses);
     var greys = ["#000000", "#555555", "#999999"];
     levels.forEach(function (lv, c) {
       var d = contour(K, lv).map(function (s) {

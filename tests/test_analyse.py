@@ -282,3 +282,32 @@ def test_the_latents_of_a_sweep_variant_saved_with_numpy(smoke_env, tmp_path, ca
     found = json.loads((tmp_path / "out" / "findings.json").read_text())
     assert (found["n"], found["d"]) == z.shape and found["n_train"] == len(z)
     assert found["cloud"]["var_ratio"] == pytest.approx(summary["d2_var_ratio"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_with_a_decoder_the_faces_are_its_images_and_their_encoding_is_exact(tmp_path, cache, rng):
+    """The faces step of a latents source decodes the file's vectors (grouped by split);
+    without an encoder, the model's encoder looks those images up and returns their z."""
+    from lsreport import pipeline
+    from lsreport.config import load_config
+    from lsreport.data.latents import LookupEncoder
+    from lsreport.latent import decode, encode_images, reconstruct
+
+    z = rng.standard_normal((120, D)).astype(np.float32)
+    split = np.array([1, 0, 2] * 40)
+    np.savez(tmp_path / "z.npz", z=z, split=split)
+    dec = _decoder(D, tmp_path / "decoder.keras")
+    cfg = load_config("smoke", {"data.source": "latents", "data.path": str(tmp_path / "z.npz"),
+                                "data.decoder": str(dec)})
+    faces = pipeline.faces(cfg, progress=False)
+    model = pipeline.model(cfg, progress=False)
+    order = np.argsort(split, kind="stable")
+    np.testing.assert_array_equal(np.asarray(faces.images), decode(model.decoder, z[order]))
+    assert faces.split_sizes() == {"train": 40, "validation": 40, "test": 40}
+    assert isinstance(model.encoder, LookupEncoder) and len(model.history) == 0
+    test = np.asarray(faces.split_images("test"))
+    np.testing.assert_array_equal(encode_images(model.encoder, test), z[split == 2])
+    np.testing.assert_allclose(reconstruct(model.decoder, model.encoder, test) * 255,
+                               test.astype(float), atol=0.5 + 1e-3)
+    with pytest.raises(LatentFileError, match="only encodes the decoder's images"):
+        encode_images(model.encoder, 255 - test[:1])
