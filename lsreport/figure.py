@@ -6,10 +6,10 @@ labelled one in a fresh namespace, the way the book's kernel does (working
 directory the chapter's folder, ``book.setup()`` from the setup cell), skipping
 the other figure cells, and returns the figures the labelled cell drew.
 :func:`save` writes them with fixed metadata, so two runs give byte-identical
-SVG and PDF files, and a PNG with the dpi, bounding box and colours of the
-inline image in the book (the same arguments IPython's inline backend passes
-to ``savefig``: ``dpi=fig.dpi``, ``bbox_inches="tight"``, the figure's face
-and edge colours).
+SVG and PDF files, and a PNG with the pixels of the image in the HTML book
+(the arguments IPython's inline backend passes to ``savefig``: the figure's
+dpi, doubled for Quarto's default ``retina`` format, ``bbox_inches="tight"``,
+the figure's face and edge colours).
 
 Examples
 --------
@@ -31,7 +31,7 @@ import yaml
 
 __all__ = ["FORMATS", "Cell", "FigureSpec", "UnknownFigureError", "SourceImageWithheld",
            "book_chapters", "chapter_cells", "book_figures", "find_figure", "draw", "save",
-           "export", "export_all", "SOURCE_IMAGE_CLASS"]
+           "export", "export_all", "png_scale", "SOURCE_IMAGE_CLASS"]
 
 #: Formats ``lsreport figure`` writes.
 FORMATS = ("png", "pdf", "svg")
@@ -252,8 +252,26 @@ def draw(label: str, *, profile: str | None = None, root=None) -> list:
         return _run_chapter(spec, root, {label})[label]
 
 
-def save(fig, path: str | os.PathLike, fmt: str | None = None) -> Path:
-    """Save a figure reproducibly (fixed SVG hash salt, no dates in PDF/SVG)."""
+def png_scale(root=None) -> int:
+    """Pixels per figure-dpi pixel of the HTML book's PNGs: 2 for ``retina``, else 1.
+
+    Quarto's HTML default ``fig-format`` is ``retina``: IPython draws every
+    inline PNG at twice ``fig.dpi`` and the page shows it at half size.
+    """
+    try:
+        spec = yaml.safe_load((_root(root) / "_quarto.yml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return 1
+    html = ((spec or {}).get("format") or {}).get("html") or {}
+    fmt = html.get("fig-format", "retina") if isinstance(html, dict) else "retina"
+    return 2 if fmt == "retina" else 1
+
+
+def save(fig, path: str | os.PathLike, fmt: str | None = None, *, scale: int = 1) -> Path:
+    """Save a figure reproducibly (fixed SVG hash salt, no dates in PDF/SVG).
+
+    ``scale`` multiplies the dpi of a PNG (:func:`png_scale` gives the book's).
+    """
     import matplotlib as mpl
 
     path = Path(path)
@@ -261,8 +279,9 @@ def save(fig, path: str | os.PathLike, fmt: str | None = None) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    dpi = fig.dpi * (scale if fmt == "png" else 1)
     with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
-        fig.savefig(path, format=fmt, dpi=fig.dpi, bbox_inches="tight",
+        fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight",
                     facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor(),
                     metadata=_METADATA[fmt])
     return path
@@ -291,7 +310,7 @@ def export(label: str, *, fmt: str = "png", out: str | os.PathLike | None = None
     figs = draw(label, profile=profile, root=root)
     paths = _names(label, len(figs), fmt, Path(out) if out else None, Path.cwd())
     try:
-        return [save(f, p, fmt) for f, p in zip(figs, paths)]
+        return [save(f, p, fmt, scale=png_scale(root)) for f, p in zip(figs, paths)]
     finally:
         for f in figs:
             plt.close(f)
@@ -312,7 +331,7 @@ def export_all(outdir: str | os.PathLike, *, formats=("png", "pdf"), profile: st
     outdir = Path(outdir)
     written: dict[str, list[Path]] = {}
     with _profile_env(profile):
-        publish = load_config(profile).book.publish
+        publish, scale = load_config(profile).book.publish, png_scale(root)
         by_chapter: dict[str, list[FigureSpec]] = {}
         for spec in book_figures(root):
             if chapters is not None and spec.chapter not in chapters:
@@ -326,7 +345,7 @@ def export_all(outdir: str | os.PathLike, *, formats=("png", "pdf"), profile: st
                 for fmt in formats:
                     for f, p in zip(figs, _names(label, len(figs), fmt, None, outdir)):
                         try:
-                            written[label].append(save(f, p, fmt))
+                            written[label].append(save(f, p, fmt, scale=scale))
                         except (ValueError, RuntimeError, OverflowError) as exc:
                             # one figure that cannot be saved in one format must
                             # not cost the others their downloads; say which

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import textwrap
 
 import nbformat
@@ -60,21 +61,31 @@ TOY = textwrap.dedent('''\
 def toy(tmp_path, monkeypatch):
     (tmp_path / "chapters").mkdir()
     (tmp_path / "_quarto.yml").write_text(
-        "project:\n  type: book\nbook:\n  chapters:\n    - chapters/toy.qmd\n")
+        "project:\n  type: book\nbook:\n  title: Toy\n  chapters:\n    - index.qmd\n"
+        "    - chapters/toy.qmd\n")
+    (tmp_path / "index.qmd").write_text("# Preface {.unnumbered}\n\nA toy book.\n")
     (tmp_path / "chapters" / "toy.qmd").write_text(TOY, encoding="utf-8")
     monkeypatch.setenv("LSREPORT_PROFILE", "smoke")
     monkeypatch.setenv("LSREPORT_CACHE", str(tmp_path / "cache"))
     return tmp_path
 
 
-def execute_like_the_book(path):
-    """Run a chapter's cells in a Jupyter kernel (nbclient), as Quarto's engine does."""
+def execute_like_the_book(path, fig_format="retina"):
+    """Run a chapter's cells in a Jupyter kernel (nbclient), as Quarto's engine does.
+
+    Quarto's setup cell selects the inline figure format first (``retina``
+    is its HTML default: PNGs at twice the figure's dpi); so does this.
+    """
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c.source) for c in chapter_cells(path)]
+    setup = ("from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
+             f"set_matplotlib_formats({fig_format!r})\n")
+    nb.cells = [nbformat.v4.new_code_cell(setup)] + [
+        nbformat.v4.new_code_cell(c.source) for c in chapter_cells(path)]
     NotebookClient(nb, kernel_name="python3", timeout=300,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.cells = nb.cells[1:]
     return nb
 
 
@@ -128,6 +139,38 @@ def test_png_has_the_pixels_of_the_figure_in_the_book(toy, tmp_path):
     mine, theirs = png_pixels(out.read_bytes()), png_pixels(book_png[0])
     assert mine.shape == theirs.shape
     assert np.array_equal(mine, theirs)
+
+
+def test_png_follows_the_books_html_fig_format(toy, tmp_path):
+    (two,) = export("fig-toy-scatter", fmt="png", out=tmp_path / "r.png", root=toy)
+    q = toy / "_quarto.yml"
+    q.write_text(q.read_text() + "format:\n  html:\n    fig-format: png\n")
+    (one,) = export("fig-toy-scatter", fmt="png", out=tmp_path / "p.png", root=toy)
+    h2, w2 = png_pixels(two.read_bytes()).shape[:2]
+    h1, w1 = png_pixels(one.read_bytes()).shape[:2]
+    assert abs(h2 - 2 * h1) <= 2 and abs(w2 - 2 * w1) <= 2
+    nb = execute_like_the_book(toy / "chapters" / "toy.qmd", fig_format="png")
+    (book_png,) = [base64.b64decode(o["data"]["image/png"]) for o in nb.cells[1].outputs
+                   if "image/png" in o.get("data", {})]
+    assert np.array_equal(png_pixels(book_png), png_pixels(one.read_bytes()))
+
+
+@pytest.mark.slow
+def test_png_matches_a_real_quarto_render(toy, tmp_path):
+    """The independent check: the PNG Quarto itself writes for the page."""
+    import shutil
+    import subprocess
+    import sys
+
+    quarto = shutil.which("quarto")
+    if not quarto:
+        pytest.skip("Quarto is not installed")
+    env = dict(os.environ, QUARTO_PYTHON=sys.executable)
+    subprocess.run([quarto, "render", "--to", "html"], cwd=toy, env=env, check=True,
+                   capture_output=True)
+    (page_png,) = (toy / "_book").rglob("fig-toy-scatter-output-1.png")
+    (out,) = export("fig-toy-scatter", fmt="png", out=tmp_path / "s.png", root=toy)
+    assert np.array_equal(png_pixels(page_png.read_bytes()), png_pixels(out.read_bytes()))
 
 
 def test_export_all_writes_png_and_pdf_per_figure(toy, tmp_path):
