@@ -224,6 +224,8 @@ def preface_findings(analysis, generation, z=None, *, rng=None) -> PrefaceFindin
     rng : numpy.random.Generator, optional
         For the Kendall null samples (default seed 0).
     """
+    from ..generate import REAL
+
     a, g = analysis, generation
     gd = a.goodness
     m = a.mahalanobis
@@ -252,7 +254,7 @@ def preface_findings(analysis, generation, z=None, *, rng=None) -> PrefaceFindin
         outside3_t=E.t_outside_ellipse(3, nu) if np.isfinite(nu) else E.t_outside_ellipse(3, np.inf),
         var_ratio=var_ratio, kappa=float(kappa), nu=float(nu), kendall_max_sd=kmax,
         mvn_label=mvn[0] if mvn else "", mvn_rate=_rate(g, mvn[0]) if mvn else np.nan,
-        real_rate=_rate(g, "real (test)"), cube_rates=cubes,
+        real_rate=_rate(g, REAL), cube_rates=cubes,
     )
 
 
