@@ -135,3 +135,15 @@ def test_tables_are_for_people(cfg):
     f = make(cfg)
     t = f.metric_table(["detection_rate", "face_frechet"]).to_frame()
     assert t.columns[0] == "Image set" and REAL in t["Image set"].tolist()
+
+
+def test_baseline_sentence(cfg):
+    f = make(cfg)
+    assert f.baseline_sentence.startswith("No held-out real faces")
+    gen = f.gen
+    if hasattr(type(gen), "baseline"):
+        from lsreport.generate import BASELINE
+
+        m = pd.concat([gen.metrics, _metrics({(BASELINE, "face_frechet"): (0.5, 0.05)})])
+        g = dataclasses.replace(gen, labels=[*gen.labels, BASELINE], metrics=m)
+        assert dataclasses.replace(f, gen=g).baseline_sentence.endswith("0.550]: the distance a perfect sampler would have at this size")

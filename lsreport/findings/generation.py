@@ -160,6 +160,15 @@ class GenerationFindings:
         return 1 / self.verdict.best_vs_worst.ratio
 
     @property
+    def baseline_sentence(self) -> str:
+        """The real-vs-real yardstick of the distances (held-out real faces), when measured."""
+        b = getattr(self.gen, "baseline", None)
+        if not b:
+            return "No held-out real faces were measured in this build, so the distances have no real-vs-real yardstick"
+        return (f"Real test faces held out of the reference and measured like a sampler's images reach "
+                f"{self.gen.cell(b, self.verdict.metric)}: the distance a perfect sampler would have at this size")
+
+    @property
     def top_rate(self) -> float:
         return self.rate(self.verdict.best_detection)
 
