@@ -66,7 +66,11 @@ def cmd_step(args) -> int:
     print(f"lsreport {__version__}: profile {cfg.profile!r}, data {cfg.resolved_data_source()!r},"
           f" running up to {upto!r}", flush=True)
     t0 = time.perf_counter()
-    pipeline.run(cfg, upto=upto, progress=not args.quiet)
+    if getattr(args, "ray", None) is not None:  # sweep --ray: the steps before it here, then the cluster
+        pipeline.run(cfg, upto=pipeline.STEPS[pipeline.STEPS.index("sweep") - 1], progress=not args.quiet)
+        pipeline.sweep(cfg, progress=not args.quiet, ray_address=args.ray)
+    else:
+        pipeline.run(cfg, upto=upto, progress=not args.quiet)
     print(f"done in {time.perf_counter() - t0:.1f} s; artifacts in {pipeline.store_for(cfg).root}")
     return 0
 
@@ -209,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
                        ("sweep", "the controlled experiments")):
         p = sub.add_parser(name, help=text)
         _add_profile(p)
+        if name == "sweep":
+            p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                           help="run the variants as Ray tasks (default address 'auto'; 'local' "
+                                "starts a cluster for this run); needs pip install -e '.[cluster]'")
         p.set_defaults(func=cmd_step)
     p = sub.add_parser("info", help="which artifacts exist for the profile")
     _add_profile(p)

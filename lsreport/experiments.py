@@ -545,17 +545,32 @@ def run_variant(cfg: Config, v: Variant, store: ArtifactStore, *, progress: bool
     return store.get_or_compute(STEP, variant_key(cfg, v), compute)
 
 
-def run_sweep(cfg: Config, store: ArtifactStore, *, progress: bool = True) -> SweepResult:
+def _variant_job(cfg: Config, v: Variant, store: ArtifactStore) -> None:
+    # one Ray task of the sweep (lsreport.cluster)
+    run_variant(cfg, v, store, progress=False)
+
+
+def run_sweep(cfg: Config, store: ArtifactStore, *, progress: bool = True,
+              ray_address: str | None = None) -> SweepResult:
     """Run (or load) every variant and collect the summaries.
 
     Variants whose data is missing are kept in the table as
     ``"skipped: <reason>"``, never dropped. A read-only store (the book)
     raises :class:`~lsreport.artifacts.ArtifactMissingError` for a variant
-    that has not run.
+    that has not run. With ``ray_address`` (``"auto"``, ``"local"``,
+    ``"ray://host:port"``) the variants not cached yet first run as Ray tasks
+    into the same store (:mod:`lsreport.cluster`); the collection below is
+    then the same as without Ray.
     """
     from tqdm.auto import tqdm
 
     vs = variants(cfg)
+    if ray_address is not None:
+        from .cluster import ClusterJob, run_on_ray
+
+        run_on_ray([ClusterJob(v.name, STEP, variant_key(cfg, v), _variant_job, (cfg, v),
+                               skip=(MissingDataError,)) for v in vs],
+                   store, address=ray_address, progress=progress)
     rows, spectra, r2_rows, canonical = [], {}, {}, {}
     bar = tqdm(vs, desc="sweep", unit="variant", disable=not progress)
     for v in bar:

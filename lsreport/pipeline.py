@@ -139,12 +139,12 @@ def generation(cfg: Config | str | None = None, store: ArtifactStore | None = No
 
 
 def sweep(cfg: Config | str | None = None, store: ArtifactStore | None = None, *,
-          progress: bool = True):
-    """The controlled experiments of "What makes it normal?"."""
+          progress: bool = True, ray_address: str | None = None):
+    """The controlled experiments of "What makes it normal?" (on Ray with ``ray_address``)."""
     from .experiments import run_sweep
 
     cfg = _cfg(cfg)
-    return run_sweep(cfg, store or store_for(cfg), progress=progress)
+    return run_sweep(cfg, store or store_for(cfg), progress=progress, ray_address=ray_address)
 
 
 def run(cfg: Config | str | None = None, store: ArtifactStore | None = None, *,
