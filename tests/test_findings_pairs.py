@@ -101,3 +101,11 @@ def test_tables_are_for_people(found):
     t = found["mvn"].coverage_table().to_frame()
     assert list(t.columns) == ["Components", "Pearson r", "k", "Expected", "Measured", "Difference (points)"]
     assert found["mvn"].strongest_table(3).to_frame().shape == (3, 3)
+
+
+def test_figure_grid_has_strong_typical_and_random_pairs():
+    f = pair_findings(analysis("mvn"), cloud("mvn"), rng=np.random.default_rng(3))
+    assert f.grid_titles == ("strongest", "strongest", "typical |r|", "random pair")
+    assert [g.pair for g in f.grid[:2]] == [p.pair for p in f.pairs[:2]]
+    assert 0.1 <= abs(f.grid[2].r) <= 0.5
+    assert pair_findings(analysis("mvn"), cloud("mvn")).grid == ()

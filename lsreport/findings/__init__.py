@@ -48,7 +48,7 @@ def load(name: str):
     if name == "pairs":
         from .pairs import pair_findings
 
-        return pair_findings(book.load("analysis"), book.load("latents").split_z("train"))
+        return pair_findings(book.load("analysis"), book.load("latents").split_z("train"), rng=ctx.rng(4))
     if name == "cloud":
         from .cloud import cloud_findings
 

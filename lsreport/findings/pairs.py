@@ -108,6 +108,8 @@ class PairFindings:
     coverage: object = field(repr=False)  # DataFrame of stats.coverage_table
     nonuniformity: np.ndarray = field(repr=False)  # per shown pair
     n_points_shown: int = 0
+    grid: tuple = field(default=(), repr=False)        # PairSummary of the figure's panels
+    grid_titles: tuple = ()
 
     # ---------------------------------------------------------- correlations
     @property
@@ -245,7 +247,20 @@ class PairFindings:
                             "difference": ("Difference (points)", lambda x: T.dec(2)(100 * x))})
 
 
-def pair_findings(analysis, z) -> PairFindings:
+def _grid(analysis, z, rng, n_points: int):
+    """Two strongest pairs, one of typical |r| (0.1 to 0.5) and one random pair, for the figure."""
+    from ..stats.elliptical import pick_pairs
+
+    picked = pick_pairs(analysis.correlation.r, rng=rng, n=2)
+    chosen = [(p, "strongest") for p in picked["strongest"][:2]]
+    chosen += [(p, "typical |r|") for p in picked["typical"][:1]]
+    chosen += [(p, "random pair") for p in picked["random"][:1]]
+    known = {tuple(p.pair): p for p in analysis.pairs}
+    sums = tuple(known.get(tuple(p)) or S.pair_summary(z, p, rng=rng, n_points=n_points) for p, _ in chosen)
+    return sums, tuple(t for _, t in chosen)
+
+
+def pair_findings(analysis, z, *, rng: np.random.Generator | None = None) -> PairFindings:
     """What the chapter on pairs concludes, from the analysis of ``z``.
 
     Parameters
@@ -254,6 +269,9 @@ def pair_findings(analysis, z) -> PairFindings:
     z : array_like, shape (n, d)
         The training latents the analysis ran on (for the density check
         and the directions of the shown pairs).
+    rng : numpy.random.Generator, optional
+        Picks the typical and the random pair of the figure's grid (no grid
+        without it).
     """
     a = analysis
     z = np.asarray(z)
@@ -272,4 +290,6 @@ def pair_findings(analysis, z) -> PairFindings:
         coverage=S.coverage_table(pairs),
         nonuniformity=np.array([angular_nonuniformity(z[:, list(p.pair)]) for p in pairs]),
         n_points_shown=int(len(top.points)) if top else 0,
+        **(dict(zip(("grid", "grid_titles"), _grid(a, z, rng, len(top.points) if top else 1000)))
+           if rng is not None and a.d >= 4 else {}),
     )
