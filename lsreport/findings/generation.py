@@ -425,20 +425,20 @@ class GenerationFindings:
         df["group"] = df["group"].map({"independent": "independent components",
                                        "joint": "joint distribution"}).fillna(df["group"])
         return T.table(df, {"group": ("Group", T.text), "settings": ("Settings", str),
-                            "description": ("What it draws", str)}, index="Sampler", formats={"index": str})
+                            "description": ("What it draws", str)}, index="Sampler", formats={"index": T.text})
 
     def metric_table(self, keys) -> T.Table:
         from ..generate import metric_table
 
         df = metric_table(self.gen.metrics, list(keys))
-        return T.table(df, {c: (c, str) for c in df.columns}, index="Image set", formats={"index": str})
+        return T.table(df, {c: (c, str) for c in df.columns}, index="Image set", formats={"index": T.text})
 
     def radius_table(self) -> T.Table:
         df = self.radii.copy()
         df["where"] = df["median lies"].map(REGION_WORDS)
         return T.table(df, {"median radius": ("Median radius", T.sig(3)),
                             "share in shell": ("Share in the shell", T.percent(0)),
-                            "where": ("Median lies", T.text)}, index="Image set", formats={"index": str})
+                            "where": ("Median lies", T.text)}, index="Image set", formats={"index": T.text})
 
 
 def generation_findings(gen, z_train, *, cfg) -> GenerationFindings:

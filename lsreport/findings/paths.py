@@ -241,13 +241,13 @@ class PathFindings:
                             "share in shell": ("Steps in the shell", T.percent(0)),
                             "real below largest": ("Real latents within its largest radius", T.percent(0)),
                             "share with a face": ("Steps with a face", T.percent(0))},
-                       index="Path", formats={"index": str})
+                       index="Path", formats={"index": T.text})
 
     def region_table(self) -> T.Table:
         df = self.regions.copy()
         df.index = [REGION_WORDS[_REGION_KEY[k]] for k in df.index]
         return T.table(df, {"steps": ("Steps", T.integer), "share with a face": ("Share with a face", T.percent(0))},
-                       index="Radius", formats={"index": str})
+                       index="Radius", formats={"index": T.text})
 
 
 def path_findings(decoder, z_train, z_test, z_ref, *, cfg, rng: np.random.Generator) -> PathFindings:
