@@ -280,6 +280,12 @@ def save(fig, path: str | os.PathLike, fmt: str | None = None, *, scale: int = 1
         raise ValueError(f"format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     dpi = fig.dpi * (scale if fmt == "png" else 1)
+    if dpi != fig.dpi:
+        # the kernel draws a figure at its own dpi before the retina PNG; a
+        # constrained layout keeps what that draw solved, so do the same
+        import io
+
+        fig.savefig(io.BytesIO(), format="png", dpi=fig.dpi, bbox_inches="tight")
     with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
         fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight",
                     facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor(),
