@@ -19,7 +19,8 @@ def images():
     rng = np.random.default_rng(5)
     noise = rng.integers(0, 256, (12, 64, 64, 3), dtype=np.uint8)
     if not TIGHT.is_dir():
-        return np.concatenate([noise, noise[::-1]])
+        more = rng.integers(0, 256, (36, 64, 64, 3), dtype=np.uint8)
+        return np.concatenate([more, noise])
     from PIL import Image
 
     files = sorted(TIGHT.glob("*.jpg"))[:36]
@@ -70,8 +71,8 @@ def _train(images):
 
 def _sets(images):
     rng = np.random.default_rng(3)
-    blurred = (images.astype(np.float32) * 0.5 + 64).astype(np.uint8)
-    return {"a": images[:16], "b": blurred[16:32], "c": rng.permutation(images)[:16],
+    noise = rng.integers(0, 256, (16,) + images.shape[1:], dtype=np.uint8)
+    return {"a": images[:16], "noise": noise, "c": rng.permutation(images)[:16],
             "a again": images[:16].copy()}
 
 
@@ -94,6 +95,10 @@ def test_quality_table_overlapped_equals_serial(images):
     assert serial.loc[~prdc, "value"].notna().all() and serial.loc[prdc, "value"].isna().all()
     for other in (pooled, threaded, given):
         pd.testing.assert_frame_equal(other, serial, check_exact=True)
+    # each set's row rests on its own analysis (an independent dlib run per set)
+    rates = serial[serial.metric == "detection_rate"].set_index("image_set")["value"]
+    for k, s in sets.items():
+        assert rates[k] == Q.analyse_faces(s, max_descriptors=0, n_jobs=1).rate, k
 
 
 def test_quality_table_refuses_mismatched_reference_faces(images):
@@ -106,14 +111,16 @@ def test_quality_table_refuses_mismatched_reference_faces(images):
 
 def test_an_error_in_the_metrics_cancels_the_queued_work(images):
     sets = {f"s{k}": images for k in range(6)}
+    ref = images[:16]
     with Q.face_pool(1) as pool:
+        ref_job = Q.submit_faces(ref, executor=pool, max_descriptors=None, n_jobs=1)
         jobs = {k: Q.submit_faces(s, executor=pool, max_descriptors=None, n_jobs=1) for k, s in sets.items()}
         with pytest.raises(ValueError, match="latent_stats"):
             # latents without stats fail in the first set's report; the sets
             # still queued must be dropped, not analysed before the error comes out
-            Q.quality_table(sets, images[:16], _train(images[16:]), rng=np.random.default_rng(0),
-                            executor=pool, faces=jobs, max_descriptors=None, n_boot=5,
-                            latents={"s0": np.zeros((len(images), 2))})
+            Q.quality_table(sets, ref, _train(images), rng=np.random.default_rng(0),
+                            executor=pool, faces=jobs, reference_faces=ref_job, max_descriptors=None,
+                            n_boot=5, latents={"s0": np.zeros((len(images), 2))})
         assert all(p.cancelled() for p in jobs["s5"]._parts)
 
 
