@@ -213,7 +213,7 @@ def export(z: np.ndarray, *, mean: np.ndarray, cov: np.ndarray, components: np.n
     images : sequence of ndarray of uint8, optional
         Decoded faces along each path, ``(steps, H, W, 3)``; None without a decoder.
     radii : sequence of ndarray, optional
-        Mahalanobis radius of every path point.
+        Mahalanobis radius of every path point (zeros when not given).
     description : str
         What the vectors are (shown with the export's size).
 
@@ -233,7 +233,7 @@ def export(z: np.ndarray, *, mean: np.ndarray, cov: np.ndarray, components: np.n
                           "params": [float(t) for t in p.params],
                           "unit": "t (s.d.)" if through_centre else "t",
                           "radius": [float(v) for v in (radii[r] if radii is not None else
-                                                        np.full(len(p.params), np.nan))],
+                                                        np.zeros(len(p.params)))],
                           "z": _b64(np.asarray(p.points, np.float32))})
     thumb = list(images[0].shape[1:3]) if images is not None and len(images) else None
     data = {"version": 1, "n_total": int(n), "d": int(d), "n_points": int(m),
@@ -248,9 +248,6 @@ def export(z: np.ndarray, *, mean: np.ndarray, cov: np.ndarray, components: np.n
             "default_pair": [int(default_pair[0]), int(default_pair[1])],
             "paths": out_paths, "thumb": thumb,
             "sprite": sprite_png(images) if images is not None and len(images) else None}
-    if any(np.isnan(v) for p in out_paths for v in p["radius"]):
-        for p in out_paths:
-            p["radius"] = [0.0 if np.isnan(v) else v for v in p["radius"]]
     return ExplorerExport(data)
 
 
