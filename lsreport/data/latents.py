@@ -568,10 +568,11 @@ def load_model(cfg: Config, store, *, progress: bool = True):
         check_encoder(encoder, lf.d, shape)
     else:
         from . import load_faces
-        from ..pipeline import latents as latents_step
 
+        # load_latents is what pipeline.latents returns for this source; calling it
+        # here keeps data from importing the pipeline (no import cycle).
         encoder = LookupEncoder(lambda: load_faces(cfg, store, progress=progress).images,
-                                lambda: latents_step(cfg, store, progress=progress).z, d=lf.d)
+                                lambda: load_latents(cfg, store, progress=progress).z, d=lf.d)
     fp = _keras_sha(cfg)
     key = section_hash(cfg, [], "latents-model", lf.sha256, fp, step="model")
     history = pd.DataFrame(columns=["epoch", "loss", "val_loss", "seconds", "images_per_s"])
