@@ -6,7 +6,7 @@ with :func:`lsreport.figure.export_all`: each chapter's own cells, run once
 more from the cached results (``lsreport figure --all`` does the same by
 hand). In a publish build (``book.publish``) the figures that show source
 images are skipped, as they are on the pages. A render of single chapters
-exports only their figures.
+exports only their figures (``$QUARTO_PROJECT_OUTPUT_FILES``).
 """
 
 import os
@@ -31,8 +31,14 @@ if __name__ == "__main__":
         out = ROOT / out
     chapters = None
     if os.environ.get("QUARTO_PROJECT_RENDER_ALL") != "1":
-        inputs = os.environ.get("QUARTO_PROJECT_INPUT_FILES", "").split("\n")
-        chapters = [Path(p).resolve().relative_to(ROOT.resolve()).as_posix()
-                    for p in inputs if p.strip()]
+        # Quarto gives post-render the pages it wrote, relative to the project
+        pages = os.environ.get("QUARTO_PROJECT_OUTPUT_FILES", "").split("\n")
+        chapters = []
+        for page in filter(str.strip, pages):
+            try:
+                rel = (ROOT / page).resolve().relative_to(out.resolve())
+            except ValueError:
+                continue
+            chapters.append(rel.with_suffix(".qmd").as_posix())
     written = export_all(out / "figures", root=ROOT, chapters=chapters)
     print(f"post-render: {sum(map(len, written.values()))} figure files in {out / 'figures'}")
