@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,27 +145,41 @@ def hardware() -> dict:
 WITHHELD_NOTE = ("*Not shown in the published build: this figure shows source images "
                  "(faces of the data set), which may not be redistributed. "
                  "Build the book with the `default` profile to see it.*")
-_MARK_RE = None
+_WITHHELD: set[str] = set()
 
 
-def _marked(lines: list[str]) -> bool:
-    import re
+def _code_key(source: str) -> str:
+    """A cell's code without its ``#|`` option lines (Quarto strips them before running)."""
+    lines = [line.rstrip() for line in source.splitlines() if not line.lstrip().startswith("#|")]
+    return "\n".join(lines).strip()
 
-    global _MARK_RE
-    if _MARK_RE is None:
-        from .figure import SOURCE_IMAGE_CLASS
 
-        _MARK_RE = re.compile(r"^#\|\s*classes:.*(?<![\w-])" + re.escape(SOURCE_IMAGE_CLASS)
-                              + r"(?![\w-])")
-    return any(_MARK_RE.match(line) for line in lines)
+def _marked_code() -> set[str]:
+    """The code of every cell of the book marked ``#| classes: source-image``."""
+    from .figure import SOURCE_IMAGE_CLASS, _root, book_chapters, chapter_cells
+
+    # the book's chapters, and those beside the running one (its folder is
+    # the kernel's working directory under Quarto and nbclient alike)
+    paths = {(_root() / c).resolve() for c in book_chapters()} | set(Path.cwd().glob("*.qmd"))
+    keys = set()
+    for path in paths:
+        if path.exists():
+            keys.update(_code_key(c.source) for c in chapter_cells(path)
+                        if SOURCE_IMAGE_CLASS in c.classes)
+    keys.discard("")
+    return keys
 
 
 def _withhold(lines: list[str]) -> list[str]:
-    """IPython input transformer: a marked cell's code becomes the note."""
-    if not _marked(lines):
+    """IPython input transformer: a marked cell's code becomes the note.
+
+    The kernel cannot see cell options (Quarto removes the ``#|`` lines before
+    it sends a cell), so a cell is recognised by its code: the code of every
+    marked cell of the book, read from the ``.qmd`` files at setup.
+    """
+    if _code_key("".join(lines)) not in _WITHHELD:
         return lines
-    keep = [line for line in lines if line.startswith("#|")]
-    return keep + ["__import__('lsreport.book', fromlist=['_show_withheld'])._show_withheld()\n"]
+    return ["__import__('lsreport.book', fromlist=['_show_withheld'])._show_withheld()\n"]
 
 
 def _show_withheld() -> None:
@@ -177,9 +192,9 @@ def _withhold_source_images() -> None:
     """In a publish build, replace every cell marked ``#| classes: source-image``.
 
     The replacement happens in the kernel, before the cell runs (an IPython
-    input transformer sees the cell with its ``#|`` lines, under Quarto as
-    under nbclient), so the cell's code never draws a source image and no
-    renderer, cache or freeze file ever holds one. Figure number and caption
+    input transformer, matching the cell's code against the marked cells of
+    the book's ``.qmd`` files), so the cell's code never draws a source image
+    and no renderer, cache or freeze file ever holds one. Figure number and caption
     stay, with :data:`WITHHELD_NOTE` as the figure's content.
     """
     try:
@@ -189,6 +204,8 @@ def _withhold_source_images() -> None:
     ip = get_ipython()
     if ip is None:
         return
+    _WITHHELD.clear()
+    _WITHHELD.update(_marked_code())
     if _withhold not in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.insert(0, _withhold)
 

@@ -75,7 +75,8 @@ def execute_like_the_book(path, fig_format="retina"):
     """Run a chapter's cells in a Jupyter kernel (nbclient), as Quarto's engine does.
 
     Quarto's setup cell selects the inline figure format first (``retina``
-    is its HTML default: PNGs at twice the figure's dpi); so does this.
+    is its HTML default: PNGs at twice the figure's dpi), and Quarto sends
+    each cell without its ``#|`` option lines; so does this.
     """
     from nbclient import NotebookClient
 
@@ -83,7 +84,9 @@ def execute_like_the_book(path, fig_format="retina"):
     setup = ("from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
              f"set_matplotlib_formats({fig_format!r})\n")
     nb.cells = [nbformat.v4.new_code_cell(setup)] + [
-        nbformat.v4.new_code_cell(c.source) for c in chapter_cells(path)]
+        nbformat.v4.new_code_cell("\n".join(l for l in c.source.splitlines()
+                                            if not l.startswith("#|")))
+        for c in chapter_cells(path)]
     NotebookClient(nb, kernel_name="python3", timeout=300,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nb.cells = nb.cells[1:]
