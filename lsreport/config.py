@@ -438,7 +438,7 @@ def with_overrides(cfg: Config, overrides: dict) -> Config:
 #: results are then recomputed, and everything downstream with them (their
 #: keys include the upstream key), while the other steps stay cached.
 STEP_REVISIONS = {"faces": 1, "model": 1, "latents": 1, "analysis": 2,
-                  "generation": 2, "sweep": 2}
+                  "generation": 3, "sweep": 2}
 
 
 def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any,

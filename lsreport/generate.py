@@ -269,8 +269,12 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
         # few test faces a third is held out rather than no baseline)
         n_hold = min(n, max(len(test) - q.n_reference, len(test) // 3))
         n_ref = min(q.n_reference, len(test) - n_hold)
-        reference = np.asarray(test[:n_ref])
-        held_out = np.asarray(test[n_ref : n_ref + n_hold]) if n_hold >= 2 else None
+        # both drawn at random from the test split: its images come grouped
+        # by identity (on the CelebA subset the last 581 test images show 22
+        # people), and a held-out block of few people is no real-vs-real baseline
+        perm = np.random.default_rng([cfg.run.seed, 15]).permutation(len(test))
+        reference = np.asarray(test[np.sort(perm[:n_ref])])
+        held_out = np.asarray(test[np.sort(perm[n_ref : n_ref + n_hold])]) if n_hold >= 2 else None
         n_rec = min(n, len(val))
         val_imgs = np.asarray(val[:n_rec])
         train_imgs = faces.split_images("train")
