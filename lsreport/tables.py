@@ -162,16 +162,20 @@ def pvalue(p, *, floor: float = 0.001) -> str:
 
 
 def percent(decimals: int = 1) -> Formatter:
-    """A share (0–1) as a percentage, a no-break space before the sign.
+    """A share (0–1) as a percentage, a space before the sign.
+
+    A plain space, not a no-break one: Quarto shows an inline expression's
+    string through its ``repr``, which would print a no-break space as
+    ``\\xa0`` in the prose.
 
     >>> percent(1)(0.9312), percent(0)(0.05)
-    ('93.1\xa0%', '5\xa0%')
+    ('93.1 %', '5 %')
     """
 
     def fmt(x) -> str:
         if _missing(x):
             return MISSING
-        return _minus(f"{100 * float(x):,.{decimals}f}") + "\u00a0%"  # no line break before %
+        return _minus(f"{100 * float(x):,.{decimals}f}") + " %"
 
     fmt.__name__ = f"percent{decimals}"
     return fmt

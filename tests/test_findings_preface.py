@@ -39,7 +39,7 @@ def test_normal_cloud_reads_normal_and_sampling_works():
     assert f.nu == np.inf and f.kappa == pytest.approx(1.0)
     rows = f.rows()
     assert list(rows.verdict) == ["holds"] * 4
-    assert "90\u00a0% detectable faces against 5\u00a0% and 2\u00a0% for the cubes with b = 0.5 and 2" in rows.number[3]
+    assert "90 % detectable faces against 5 % and 2 % for the cubes with b = 0.5 and 2" in rows.number[3]
 
 
 def test_t_like_cloud_the_series_numbers():
@@ -87,7 +87,7 @@ def test_limitations_from_build():
     gen = NS(metrics=pd.DataFrame({"metric": ["face_frechet", "face_frechet"], "n": [250, 280]}))
     lim = P.limitations(cfg, faces, model, lat, gen)
     text = lim.markdown
-    assert "15,723 of CelebA's 202,599 images (7.8\u00a0%) of 3 people" in text
+    assert "15,723 of CelebA's 202,599 images (7.8 %) of 3 people" in text
     assert "89 × 109" in text and "10.0 minutes" in text and "22.3 dB" in text
     assert "1 epoch;" in text and "at most 280 face descriptors" in text and "128 pixels" in text
 
@@ -96,7 +96,7 @@ def test_summary_sentence_follows_the_verdicts():
     t = P.preface_findings(_analysis(d=256, var_ratio=27.0, cover3=1 - 0.0195), _Gen(0.93))
     s = t.summary_sentence
     assert "yet the cloud as a whole is not multivariate normal" in s and "spread 27 times" in s
-    assert "still makes detectable faces in 93\u00a0%" in s and "not the clear win" not in s
+    assert "still makes detectable faces in 93 %" in s and "not the clear win" not in s
     n = P.preface_findings(_analysis(), _Gen(mvn=0.05, cubes=(0.05, 0.02)))
     assert "passes for multivariate normal" in n.summary_sentence
     assert "not the clear win" in n.summary_sentence

@@ -33,7 +33,9 @@ FIG_LABEL_RE = re.compile(r"^#\|\s*label:\s*(fig-[\w-]+)", re.M)
 # TeX a reader would see as source: outside math spans, in text or tables
 RAW_TEX_RE = re.compile(r"\\(begin|end)\{|\\(multirow|multicolumn|textbf|textit|frac|sqrt|hline|"
                         r"toprule|midrule|bottomrule|cite|ref|label|emph)\b|\$\$")
-REPR_RE = re.compile(r"np\.(float|int|bool)\w*\(|array\(\[|<[\w.]+ object at 0x|tf\.Tensor\(")
+# ... and a str whose repr escaped a character (a no-break space shows as \xa0)
+REPR_RE = re.compile(r"np\.(float|int|bool)\w*\(|array\(\[|<[\w.]+ object at 0x|tf\.Tensor\("
+                     r"|\\x[0-9a-f]{2}|\\u[0-9a-f]{4}")
 #: how a pandoc list item starts in the source (example lists "(@)" or "@key)" excluded)
 LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)]|[ivx]+\.|[a-z][.)])\s+(.*)$", re.M)
 

@@ -28,8 +28,8 @@ def test_pvalue(p, expected):
 def test_integer_percent_interval_dec():
     assert T.integer(202599) == "202,599"
     assert T.integer(-1234.0) == "−1,234"
-    assert T.percent(1)(0.9312) == "93.1\u00a0%"
-    assert T.percent(0)(0.02) == "2\u00a0%"
+    assert T.percent(1)(0.9312) == "93.1 %"
+    assert T.percent(0)(0.02) == "2 %"
     assert T.interval(3)(27.05, 25.1, 29.3) == "27.1 [25.1, 29.3]"
     assert T.interval(2)(-0.0123, -0.02, 0.001) == "−0.012 [−0.020, 0.001]"
     assert T.dec(2)(-0.001) == "0.00"
@@ -58,10 +58,10 @@ def test_table_drops_index_and_formats_by_dtype():
 def test_table_index_column_tuple_keys_and_rows():
     df = pd.DataFrame({"est": [1.2345, 2.0], "lo": [1.1, 1.5], "hi": [1.4, 2.5]},
                       index=["PC 1", "PC 2"])
-    t = T.table(df, {("est", "lo", "hi"): ("Estimate [95\u00a0% interval]", T.interval(3))},
+    t = T.table(df, {("est", "lo", "hi"): ("Estimate [95 % interval]", T.interval(3))},
                 index="Component", rows=1)
     assert t.to_frame().to_dict("list") == {"Component": ["PC 1"],
-                                            "Estimate [95\u00a0% interval]": ["1.23 [1.10, 1.40]"]}
+                                            "Estimate [95 % interval]": ["1.23 [1.10, 1.40]"]}
     with pytest.raises(ValueError):
         T.table(df, {("est", "lo"): "no formatter"})
     with pytest.raises(KeyError, match="est, lo, hi"):
