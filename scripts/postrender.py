@@ -10,19 +10,12 @@ exports only their figures (``$QUARTO_PROJECT_OUTPUT_FILES``).
 """
 
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(os.environ.get("QUARTO_PROJECT_DIR") or Path(__file__).resolve().parents[1])
+from _project_python import ROOT, ensure_lsreport
 
-try:
-    from lsreport.figure import export_all
-except ImportError:
-    venv = ROOT / ".venv" / "bin" / "python"
-    if venv.exists() and Path(sys.executable).resolve() != venv.resolve():
-        os.execv(str(venv), [str(venv), *sys.argv])
-    sys.exit("post-render: the lsreport package is not importable by "
-             f"{sys.executable}; run `make install` and `source .venv/bin/activate`")
+ensure_lsreport("post-render")
+from lsreport.figure import export_all  # noqa: E402
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

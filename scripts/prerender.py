@@ -10,19 +10,11 @@ the pipeline for ``$LSREPORT_PROFILE`` (cached steps return at once), and
 """
 
 import os
-import sys
-from pathlib import Path
 
-ROOT = Path(os.environ.get("QUARTO_PROJECT_DIR") or Path(__file__).resolve().parents[1])
+from _project_python import ROOT, ensure_lsreport
 
-try:
-    from lsreport.render import prerender
-except ImportError:
-    venv = ROOT / ".venv" / "bin" / "python"
-    if venv.exists() and Path(sys.executable).resolve() != venv.resolve():
-        os.execv(str(venv), [str(venv), *sys.argv])
-    sys.exit("pre-render: the lsreport package is not importable by "
-             f"{sys.executable}; run `make install` and `source .venv/bin/activate`")
+ensure_lsreport("pre-render")
+from lsreport.render import prerender  # noqa: E402
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
