@@ -19,7 +19,8 @@ def ensure_lsreport(step: str) -> None:
         import lsreport  # noqa: F401
     except ImportError:
         venv = ROOT / ".venv" / "bin" / "python"
-        if venv.exists() and Path(sys.executable).resolve() != venv.resolve():
+        # a venv's python is a link to the base interpreter, so compare prefixes
+        if venv.exists() and Path(sys.prefix).resolve() != venv.parent.parent.resolve():
             os.execv(str(venv), [str(venv), *sys.argv])
         sys.exit(f"{step}: the lsreport package is not importable by "
                  f"{sys.executable}; run `make install` and `source .venv/bin/activate`")
