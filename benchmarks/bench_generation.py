@@ -78,8 +78,9 @@ def _serial(cfg, faces, model, latents):
     from lsreport.sampling import sample_from_config
 
     q, n = cfg.quality, cfg.sampling.n_per_sampler
-    stats, gmm = fit_latent_models(cfg, np.asarray(latents.split_z("train")))
-    zs = sample_from_config(_sampler_settings(cfg), n, rng=np.random.default_rng([cfg.run.seed, 11]),
+    z_train = np.asarray(latents.split_z("train"))
+    stats, gmm = fit_latent_models(cfg, z_train)
+    zs = sample_from_config(_sampler_settings(cfg, stats, z_train), n, rng=np.random.default_rng([cfg.run.seed, 11]),
                             stats=stats, gmm=gmm)
     images = {lbl: decode(model.decoder, z) for lbl, z in zs.items()}
     test, val = faces.split_images("test"), faces.split_images("validation")

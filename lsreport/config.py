@@ -153,6 +153,10 @@ class SamplingConfig:
     cube_bounds: tuple = (0.5, 2.0)
     shrink: tuple = (1.0, 0.7)
     gmm_components: int = 10
+    #: The Gaussian mixture is fitted to at most this many training latents
+    #: (a seeded random subset beyond it): EM in 256 dimensions costs about
+    #: n · components · D² per iteration, hours for all of CelebA on a CPU.
+    gmm_max_fit: int = 20000
     ellipse_k: float = 2.0
     path_steps: int = 9
 
@@ -438,7 +442,7 @@ def with_overrides(cfg: Config, overrides: dict) -> Config:
 #: results are then recomputed, and everything downstream with them (their
 #: keys include the upstream key), while the other steps stay cached.
 STEP_REVISIONS = {"faces": 1, "model": 1, "latents": 1, "analysis": 2,
-                  "generation": 3, "sweep": 2}
+                  "generation": 4, "sweep": 2}
 
 
 def section_hash(cfg: Config, sections: typing.Iterable[str], *extra: Any,

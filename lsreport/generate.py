@@ -27,6 +27,7 @@ __all__ = [
     "generation_key",
     "fit_latent_stats",
     "fit_latent_models",
+    "cloud_t_dof",
     "sampler_groups",
     "sampler_table",
     "radius_table",
@@ -59,8 +60,8 @@ PAIRED = ("face_frechet",)
 RATES = ("detection_rate", "copy_rate")
 #: Samplers that draw each component on its own, ignoring correlations.
 INDEPENDENT = ("cube", "intervals", "diagonal")
-#: Samplers that use the joint distribution (full covariance or mixture).
-JOINT = ("mvn", "ellipse", "gmm")
+#: Samplers that use the joint distribution (full covariance, mixture or t).
+JOINT = ("mvn", "ellipse", "gmm", "t")
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,21 +214,49 @@ def fit_latent_stats(cfg: Config, z_train: np.ndarray):
 
 
 def fit_latent_models(cfg: Config, z_train: np.ndarray):
-    """The statistics every sampler draws from: ``(LatentStats, LatentGMM)``."""
+    """The statistics every sampler draws from: ``(LatentStats, LatentGMM)``.
+
+    The moments come from all of ``z_train``; the mixture from at most
+    ``cfg.sampling.gmm_max_fit`` of them, a random subset drawn with the
+    run's seed where there are more (all of them otherwise).
+    """
     from .sampling import LatentGMM
 
     stats = fit_latent_stats(cfg, z_train)
-    n_comp = min(cfg.sampling.gmm_components, max(1, len(z_train) // 10))
-    gmm = LatentGMM.fit(z_train, n_components=n_comp, seed=cfg.run.seed)
+    cap = int(cfg.sampling.gmm_max_fit)
+    if cap < 1:
+        raise ValueError(f"sampling.gmm_max_fit = {cap} must be at least 1")
+    z_fit = z_train
+    if len(z_train) > cap:
+        pick = np.random.default_rng([cfg.run.seed, 16]).choice(len(z_train), cap, replace=False)
+        z_fit = np.asarray(z_train)[np.sort(pick)]
+    n_comp = min(cfg.sampling.gmm_components, max(1, len(z_fit) // 10))
+    gmm = LatentGMM.fit(z_fit, n_components=n_comp, seed=cfg.run.seed)
     return stats, gmm
 
 
-def _sampler_settings(cfg: Config) -> dict:
+def cloud_t_dof(stats, z_train: np.ndarray) -> float:
+    """Degrees of freedom ν of the multivariate t sampler: the cloud's own.
+
+    ν of the t whose kurtosis ratio ``b₂ / D(D+2)`` equals that of the
+    training latents' squared Mahalanobis distances
+    (:func:`lsreport.stats.elliptical.implied_t_dof`); infinite (the normal)
+    when the cloud is not heavier-tailed than a normal one.
+    """
+    from .stats.elliptical import implied_t_dof, kurtosis_ratio
+
+    d2 = stats.mahalanobis(np.asarray(z_train)) ** 2
+    return float(implied_t_dof(kurtosis_ratio(d2, stats.dim)))
+
+
+def _sampler_settings(cfg: Config, stats=None, z_train=None) -> dict:
+    """The generation step's samplers; with ``stats`` and ``z_train`` the t sampler too."""
     from .sampling import sampler_config
 
     s = cfg.sampling
+    nu = cloud_t_dof(stats, z_train) if stats is not None and z_train is not None else None
     return sampler_config(cube_bounds=s.cube_bounds, shrink=s.shrink,
-                          ellipse_k=(s.ellipse_k,), diagonal=True, gmm=True)
+                          ellipse_k=(s.ellipse_k,), diagonal=True, gmm=True, t_nu=nu)
 
 
 def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
@@ -247,7 +276,6 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
     -------
     Generation
     """
-    settings = _sampler_settings(cfg)
     key = generation_key(cfg, latents.key)
 
     def compute() -> ArtifactData:
@@ -293,6 +321,7 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
             jobs = {RECONSTRUCTIONS: submit_faces(recon, executor=pool, **kw)}
             say("fitting latent statistics and the Gaussian mixture ...", flush=True)
             stats, gmm = fit_latent_models(cfg, z_train)
+            settings = _sampler_settings(cfg, stats, z_train)
             zs = sample_from_config(settings, n, rng=np.random.default_rng([cfg.run.seed, 11]),
                                     stats=stats, gmm=gmm)
             say(f"decoding {len(zs)} x {n} samples ...", flush=True)

@@ -1124,6 +1124,7 @@ def sampler_config(
     shrink=(1.0,),
     ellipse_k=(2.0,),
     gmm: bool = True,
+    t_nu: float | None = None,
 ) -> dict[str, dict]:
     """Labelled settings for :func:`sample_from_config`, one entry per sampler variant.
 
@@ -1141,6 +1142,10 @@ def sampler_config(
         Radii of the ellipse samplers.
     gmm : bool, default True
         Include the Gaussian-mixture sampler.
+    t_nu : float, optional
+        Include the multivariate t sampler with these degrees of freedom
+        (> 2; ``inf`` is the fitted normal), labelled ``"t ν=14"`` with ν
+        rounded for the label only.
 
     Returns
     -------
@@ -1149,8 +1154,8 @@ def sampler_config(
 
     Examples
     --------
-    >>> list(sampler_config(cube_bounds=(0.5, 2.0), shrink=(1.0, 0.6)))
-    ['cube b=0.5', 'cube b=2', 'intervals (histogram)', 'diagonal', 'normal x1', 'normal x0.6', 'ellipse k=2', 'GMM']
+    >>> list(sampler_config(cube_bounds=(0.5, 2.0), shrink=(1.0, 0.6), t_nu=14.2))
+    ['cube b=0.5', 'cube b=2', 'intervals (histogram)', 'diagonal', 'normal x1', 'normal x0.6', 'ellipse k=2', 'GMM', 't ν=14']
     """
     cfg: dict[str, dict] = {}
     for b in cube_bounds:
@@ -1165,6 +1170,11 @@ def sampler_config(
         cfg[f"ellipse k={k:g}"] = {"sampler": "ellipse", "k": float(k)}
     if gmm:
         cfg["GMM"] = {"sampler": "gmm"}
+    if t_nu is not None:
+        nu = float(t_nu)
+        if not nu > 2:
+            raise ValueError(f"t_nu must be > 2 (a t with a covariance); got {t_nu}")
+        cfg[f"t ν={nu:.0f}" if np.isfinite(nu) else "t ν=∞"] = {"sampler": "t", "nu": nu}
     return cfg
 
 

@@ -28,7 +28,11 @@ def _metrics(values: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fake_generation(rng, *, cube_rate=0.0, full_fd=1.0, per_fd=2.0, w1=None, fd=None):
+T_LABEL = "t ν=14"
+
+
+def fake_generation(rng, *, cube_rate=0.0, full_fd=1.0, per_fd=2.0, w1=None, fd=None, t_fd=None):
+    settings = dict(SETTINGS) if t_fd is None else {**SETTINGS, T_LABEL: {"sampler": "t", "nu": 14.0}}
     cov = np.diag(np.linspace(0.5, 2.0, D))
     z_train = rng.multivariate_normal(np.ones(D), cov, size=3000)
     ref = rng.multivariate_normal(np.ones(D), cov, size=500)
@@ -39,14 +43,18 @@ def fake_generation(rng, *, cube_rate=0.0, full_fd=1.0, per_fd=2.0, w1=None, fd=
          "normal x0.7": rng.multivariate_normal(np.ones(D), 0.49 * cov, size=200),
          "GMM": rng.multivariate_normal(np.ones(D), cov, size=200),
          RECONSTRUCTIONS: rng.multivariate_normal(np.ones(D), cov, size=200)}
+    if t_fd is not None:
+        z[T_LABEL] = rng.multivariate_normal(np.ones(D), cov, size=200)
     fd = fd or {"cube b=2": 5.0, "intervals": per_fd, "diagonal": per_fd, "normal x1": full_fd,
                 "normal x0.7": 1.5, "GMM": 1.2, RECONSTRUCTIONS: 0.8}
     w1 = w1 or {"cube b=2": 9.0, "intervals": 6.0, "diagonal": 2.0, "normal x1": 0.1,
                 "normal x0.7": 0.6, "GMM": 0.2}
     det = {"cube b=2": cube_rate, "intervals": 0.3, "diagonal": 0.5, "normal x1": 0.9,
            "normal x0.7": 0.95, "GMM": 0.85, RECONSTRUCTIONS: 0.97, REAL: 0.96}
+    if t_fd is not None:
+        fd, w1, det = {**fd, T_LABEL: t_fd}, {**w1, T_LABEL: 0.05}, {**det, T_LABEL: 0.9}
     values = {}
-    for s in SETTINGS:
+    for s in settings:
         values[(s, "face_frechet")] = (fd[s], 0.05)
         values[(s, "pixel_frechet")] = (10 * fd[s], 0.5)
         values[(s, "latent_radius_w1")] = (w1[s], 0.05)
@@ -55,11 +63,11 @@ def fake_generation(rng, *, cube_rate=0.0, full_fd=1.0, per_fd=2.0, w1=None, fd=
     values[(RECONSTRUCTIONS, "face_frechet")] = (fd[RECONSTRUCTIONS], 0.05)
     values[(RECONSTRUCTIONS, "detection_rate")] = (det[RECONSTRUCTIONS], 0.02)
     values[(REAL, "detection_rate")] = (det[REAL], 0.02)
-    labels = [*SETTINGS, RECONSTRUCTIONS]
+    labels = [*settings, RECONSTRUCTIONS]
     shared = rng.normal(size=200) * 0.02  # paired bootstrap replicates: one reference resampling
     replicates = {"face_frechet": {k: fd[k] + shared + 0.005 * rng.normal(size=200) for k in labels}}
     gen = Generation(labels=labels, images={k: np.zeros((2, 4, 4, 3), np.uint8) for k in labels}, z=z,
-                     metrics=_metrics(values), settings=SETTINGS, reference_z=ref, key="fake",
+                     metrics=_metrics(values), settings=settings, reference_z=ref, key="fake",
                      meta={"n_per_sampler": 200, "n_reference": 500, "n_reconstructions": 200,
                            "gmm_components": 2, "replicates": replicates})
     return gen, z_train
@@ -147,3 +155,16 @@ def test_baseline_sentence(cfg):
         m = pd.concat([gen.metrics, _metrics({(BASELINE, "face_frechet"): (0.5, 0.05)})])
         g = dataclasses.replace(gen, labels=[*gen.labels, BASELINE], metrics=m)
         assert dataclasses.replace(f, gen=g).baseline_sentence.endswith("0.550]: the distance a perfect sampler would have at this size")
+
+
+def test_t_sampler_sentence_two_sides(cfg):
+    f = make(cfg)
+    assert f.t is None and "no samples from a multivariate t" in f.t_sentence
+    better = make(cfg, t_fd=0.6)  # well below the normal's 1.0, beyond the paired noise
+    assert better.t == T_LABEL and better.t_nu == 14.0
+    assert better.groups["joint"][-1] == T_LABEL
+    assert "is clearly better than the normal's (difference -0.400" in better.t_sentence
+    assert "90.0% against 90.0%" in better.t_sentence
+    assert "not clearly different from the normal's)" in better.t_sentence  # detection 0.9 vs 0.9
+    same = make(cfg, t_fd=1.0)
+    assert "is not clearly different from the normal's (difference" in same.t_sentence

@@ -346,3 +346,20 @@ def test_detection_by_region_counts_steps_against_the_shell(stats):
     assert tab.loc["outside", "steps"] == 4 and tab.loc["outside", "share with a face"] == 1.0
     with pytest.raises(ValueError, match="detection"):
         G.detection_by_region(G.walk_paths(_FakeDecoder(), stats, [path], reference_z=ref, detect=False))
+
+
+def test_mixture_fitted_to_at_most_gmm_max_fit_latents():
+    from lsreport.config import load_config
+    from lsreport.sampling import LatentGMM
+
+    z = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32)
+    whole = G.fit_latent_models(load_config("smoke", {"sampling.gmm_max_fit": 300}), z)[1]
+    assert np.allclose(whole.means, LatentGMM.fit(z, n_components=2, seed=1).means)
+    cfg = load_config("smoke", {"sampling.gmm_max_fit": 120})
+    stats, gmm = G.fit_latent_models(cfg, z)
+    assert stats.n == 300  # the moments use every latent
+    pick = np.sort(np.random.default_rng([cfg.run.seed, 16]).choice(300, 120, replace=False))
+    assert np.allclose(gmm.means, LatentGMM.fit(z[pick], n_components=2, seed=cfg.run.seed).means)
+    assert not np.allclose(gmm.means, whole.means)
+    with pytest.raises(ValueError, match="gmm_max_fit = 0"):
+        G.fit_latent_models(load_config("smoke", {"sampling.gmm_max_fit": 0}), z)

@@ -368,3 +368,27 @@ def test_path_labels_default_and_custom(stats):
     assert S.plane_path(stats, (1, 2), label="mine").label == "mine"
     assert S.principal_axis_path(stats, 3).label == "principal axis 3"
     assert S.principal_axis_path(stats, 0, extent=20, label="far").label == "far"
+
+
+def test_sampler_config_t_entry():
+    cfg = S.sampler_config(cube_bounds=(1.0,), t_nu=14.2)
+    assert list(cfg)[-1] == "t ν=14" and cfg["t ν=14"] == {"sampler": "t", "nu": 14.2}
+    assert "t ν=∞" in S.sampler_config(t_nu=np.inf)
+    assert not any(v["sampler"] == "t" for v in S.sampler_config().values())
+    with pytest.raises(ValueError, match="t_nu must be > 2"):
+        S.sampler_config(t_nu=2.0)
+
+
+def test_cloud_t_dof_recovers_known_nu():
+    # a multivariate t with nu = 12 (scipy's sampler, independent of ours):
+    # its kurtosis ratio (nu-2)/(nu-4) = 1.25 gives nu back
+    from scipy.stats import multivariate_t
+
+    from lsreport.generate import cloud_t_dof
+
+    d, nu = 8, 12.0
+    x = multivariate_t(loc=np.zeros(d), shape=np.eye(d), df=nu).rvs(size=200_000, random_state=3)
+    stats = S.LatentStats.fit(x, bin_width=0.25)
+    assert cloud_t_dof(stats, x) == pytest.approx(nu, rel=0.15)
+    g = np.random.default_rng(4).normal(size=(200_000, d))
+    assert cloud_t_dof(S.LatentStats.fit(g, bin_width=0.25), g) > 60

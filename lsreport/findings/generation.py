@@ -219,6 +219,43 @@ class GenerationFindings:
                     "but less varied than real ones")
         return ", so here shrinking does not trade variety for detectability"
 
+    # ------------------------------------------------------------ t
+    @property
+    def t(self) -> str | None:
+        """Label of the multivariate t sampler (None in a build without it)."""
+        labels = self.gen.labels_of("t")
+        return labels[0] if labels else None
+
+    @property
+    def t_nu(self) -> float:
+        """Its degrees of freedom: those of the cloud's kurtosis ratio."""
+        return float(self.gen.settings[self.t]["nu"]) if self.t else float("nan")
+
+    @property
+    def t_sentence(self) -> str:
+        """The t sampler against the fitted normal: face Fréchet distance, detection rate, radii."""
+        if self.t is None:
+            return "This build drew no samples from a multivariate t."
+        m = self.verdict.metric
+        c = self.compare(self.t, self.full, m)
+        d = self.compare(self.t, self.full, "detection_rate")
+        r = self.compare(self.t, self.full, "latent_radius_w1")
+        lo, hi = c.diff_ci
+        interval = f" [{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
+        return (f"The multivariate t ({self.t}) gives the squared radii the spread the cloud has: its "
+                f"radius distance to the real latents is {r.value_a:.3g} against {r.value_b:.3g} for the "
+                f"fitted normal. Its face Fréchet distance, {self.gen.cell(self.t, m)}, is "
+                f"{c.words()} the normal's (difference {c.difference:+.3f}{interval}), and its detection "
+                f"rate is {d.value_a:.1%} against {d.value_b:.1%} "
+                f"({d.words('clearly higher than', 'clearly lower than', 'not clearly different from')} "
+                f"the normal's).")
+
+    def nearest_training(self, faces, n: int = 8):
+        """The best sampler's first ``n`` images beside their nearest training images (pixel space)."""
+        from .source_images import nearest_training
+
+        return nearest_training(self.gen, faces, self.best, n=n)
+
     # ------------------------------------------------------------ copies
     @property
     def copier(self) -> str:
