@@ -23,6 +23,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
@@ -97,7 +98,7 @@ class AbsRSummary:
     mean, median, q90, q99, max : float
         Statistics of ``|r|``.
     share_above_01, share_above_03, share_above_05 : float
-        Share of pairs with ``|r|`` above 0.1, 0.3 and 0.5.
+        Share of pairs with ``|r|`` above 0.1, 0.3 and 0.5 (:attr:`CUTOFFS`).
     noise_mean : float
         Expected ``|r|`` of two independent normal components with this many
         samples, ``sqrt(2 / (pi (n - 1)))`` (large-``n`` approximation).
@@ -106,6 +107,9 @@ class AbsRSummary:
     share_significant : float
         Share of pairs beyond ``critical_r`` (about 5 % if all independent).
     """
+
+    #: The |r| cut-offs of the three ``share_above_*`` fields, in order.
+    CUTOFFS: ClassVar[tuple] = (0.1, 0.3, 0.5)
 
     n_pairs: int
     mean: float
@@ -179,9 +183,9 @@ class CorrelationResult:
             q90=float(q[1]),
             q99=float(q[2]),
             max=float(a.max()),
-            share_above_01=float(np.mean(a > 0.1)),
-            share_above_03=float(np.mean(a > 0.3)),
-            share_above_05=float(np.mean(a > 0.5)),
+            share_above_01=float(np.mean(a > AbsRSummary.CUTOFFS[0])),
+            share_above_03=float(np.mean(a > AbsRSummary.CUTOFFS[1])),
+            share_above_05=float(np.mean(a > AbsRSummary.CUTOFFS[2])),
             noise_mean=float(np.sqrt(2.0 / (np.pi * (n - 1)))),
             critical_r=r_crit,
             share_significant=float(np.mean(a > r_crit)),
