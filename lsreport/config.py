@@ -128,7 +128,13 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     lr_schedule: Literal["constant", "cosine"] = "cosine"
-    mixed_precision: bool = False
+    #: ``false``: float32; ``true``: Keras' ``mixed_float16`` (for GPUs);
+    #: ``"bfloat16"``: ``mixed_bfloat16`` (bfloat16 compute, float32
+    #: weights; fast where the CPU has AVX-512 BF16 or AMX, emulated and slow
+    #: elsewhere); ``"auto"``: ``"bfloat16"`` on a CPU with those
+    #: instructions, ``false`` otherwise, decided when the profile is loaded
+    #: (the artifact keys hold the decision).
+    mixed_precision: Literal[False, True, "bfloat16", "auto"] = False
     shuffle_buffer: int = 4096
 
 
@@ -331,7 +337,34 @@ def _check(cfg: Config) -> Config:
         raise ConfigError("model.filters must list at least one layer width")
     if t.epochs < 1 or t.batch_size < 1:
         raise ConfigError("train.epochs and train.batch_size must be at least 1")
+    if t.mixed_precision is not True and t.mixed_precision is not False and not isinstance(t.mixed_precision, str):
+        raise ConfigError(f"train.mixed_precision = {t.mixed_precision!r} is not valid; choose one of "
+                          "false, true, 'bfloat16', 'auto'")
+    if t.mixed_precision == "auto":
+        cfg = dataclasses.replace(
+            cfg, train=dataclasses.replace(t, mixed_precision="bfloat16" if cpu_has_bf16() else False))
     return cfg
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this machine's CPU computes bfloat16 natively (AVX-512 BF16 or AMX BF16).
+
+    Read from the ``flags`` of ``/proc/cpuinfo``; False where there is none
+    (macOS, Windows). ``LSREPORT_BF16=0`` or ``=1`` overrides the answer.
+    """
+    env = os.environ.get("LSREPORT_BF16")
+    if env in ("0", "1"):
+        return env == "1"
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+            break
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 # ------------------------------------------------------------------ loading

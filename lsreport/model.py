@@ -69,7 +69,14 @@ def _check(cfg: Config) -> None:
 
 
 def _policy(cfg: Config) -> str:
-    return "mixed_float16" if cfg.train.mixed_precision else "float32"
+    mp = cfg.train.mixed_precision
+    if mp == "bfloat16":
+        return "mixed_bfloat16"
+    if mp == "auto":  # resolved by load_config; a hand-built Config may still say it
+        from .config import cpu_has_bf16
+
+        return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+    return "mixed_float16" if mp is True else "float32"
 
 
 def _block(x, filters, cfg, *, name, strides=1, transpose=False):

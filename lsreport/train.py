@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -303,7 +304,7 @@ def _optimizer(cfg: Config, total_steps: int):
     if t.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(t.learning_rate, decay_steps=total_steps)
     opt = keras.optimizers.Adam(learning_rate=lr)
-    if t.mixed_precision:
+    if t.mixed_precision is True:  # float16 needs loss scaling; bfloat16 has float32's range
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
 
@@ -491,7 +492,9 @@ def _fit(cfg: Config, store: ArtifactStore, faces, key: str, progress: bool) -> 
 
     val_ds = (make_dataset(faces.images, val_idx, _EVAL_BATCH, drop_remainder=False)
               if len(val_idx) else None)
-    verbose = 1 if progress else 0
+    # a live progress bar on a terminal; one line per epoch in a log file or
+    # a Quarto render (Keras' bar redraws with ANSI codes, 100 kB per epoch)
+    verbose = (1 if sys.stdout.isatty() else 2) if progress else 0
     if progress and start < epochs:
         print(training_plan(cfg, faces, ae, start_epoch=start).text, flush=True)
     for epoch in range(start, epochs):

@@ -120,6 +120,23 @@ def test_mixed_precision_keeps_z_and_output_float32(smoke):
     assert enc.output.dtype == "float32" and dec.output.dtype == "float32"
 
 
+def test_bfloat16_keeps_z_and_output_float32(smoke):
+    cfg = with_overrides(smoke, {"train.mixed_precision": "bfloat16"})
+    enc, dec = build_encoder(cfg), build_decoder(cfg)
+    assert enc.get_layer("enc_conv1").compute_dtype == "bfloat16"
+    assert enc.get_layer("enc_conv1").variable_dtype == "float32"
+    assert enc.output.dtype == "float32" and dec.output.dtype == "float32"
+
+
+def test_auto_precision_is_decided_when_the_profile_loads(smoke, monkeypatch):
+    monkeypatch.setenv("LSREPORT_BF16", "1")
+    assert with_overrides(smoke, {"train.mixed_precision": "auto"}).train.mixed_precision == "bfloat16"
+    monkeypatch.setenv("LSREPORT_BF16", "0")
+    assert with_overrides(smoke, {"train.mixed_precision": "auto"}).train.mixed_precision is False
+    with pytest.raises(ConfigError, match="mixed_precision = 0 is not valid"):
+        with_overrides(smoke, {"train.mixed_precision": 0})
+
+
 def test_image_size_not_divisible_by_stride_is_rejected(smoke):
     bad = dataclasses.replace(smoke, data=dataclasses.replace(smoke.data, image_size=36))
     with pytest.raises(ConfigError, match=r"multiple of 8"):

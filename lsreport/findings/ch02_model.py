@@ -10,6 +10,9 @@ _LOSSES = {"mse": "mean squared error", "mae": "mean absolute error",
            "bce": "binary cross-entropy", "binary_crossentropy": "binary cross-entropy"}
 _SCHEDULES = {"constant": "constant", "cosine": "cosine-decay", "exponential": "exponentially decaying",
               "step": "step-wise decaying", "plateau": "reduce-on-plateau"}
+_PRECISION = {False: "in float32",
+              True: "in float16 with float32 weights (Keras mixed precision)",
+              "bfloat16": "in bfloat16 with float32 weights (Keras mixed precision)"}
 
 
 def words(name: str, table: dict) -> str:
@@ -42,7 +45,8 @@ def training_sentence(cfg, meta, history) -> str:
     devices = ", ".join(meta.get("devices", [])) or "the CPU"
     return (f"Adam with a {words(t.lr_schedule, _SCHEDULES)} learning rate starting at "
             f"{t.learning_rate:g} ran for {len(history)} epochs over {int(meta['n_train']):,} "
-            f"training images in batches of {t.batch_size}. Training took "
+            f"training images in batches of {t.batch_size}, computing "
+            f"{_PRECISION.get(t.mixed_precision, str(t.mixed_precision))}. Training took "
             f"{meta['train_seconds'] / 60:.1f} minutes on {devices}, at a median of "
             f"{history['images_per_s'].median():,.0f} images per second; the final training "
             f"loss was {meta['final_loss']:.4f} and the validation loss "
