@@ -166,5 +166,17 @@ def test_t_sampler_sentence_two_sides(cfg):
     assert "is clearly better than the normal's (difference -0.400" in better.t_sentence
     assert "90.0% against 90.0%" in better.t_sentence
     assert "not clearly different from the normal's)" in better.t_sentence  # detection 0.9 vs 0.9
+    assert better.t_sentence.endswith("decode to faces closer to real ones.")
     same = make(cfg, t_fd=1.0)
     assert "is not clearly different from the normal's (difference" in same.t_sentence
+    assert "gives the radii the spread" in same.t_sentence  # w1 0.05 against the normal's 0.1
+    assert same.t_sentence.endswith("does not, by itself, change what the decoder makes of the points.")
+    worse = make(cfg, t_fd=1.5)
+    assert "clearly worse than the normal's" in worse.t_sentence
+    assert worse.t_sentence.endswith("where the decoder makes worse faces.")
+
+
+def test_signed_has_no_negative_zero():
+    from lsreport.findings.generation import _signed
+
+    assert _signed(-0.0001) == "+0.000" and _signed(-0.0126) == "-0.013" and _signed(0.4) == "+0.400"

@@ -35,6 +35,12 @@ REGION_WORDS = {"inside": "nearer the centre than the shell", "on": "in the shel
                 "outside": "beyond the shell"}
 
 
+def _signed(x: float, digits: int = 3) -> str:
+    """``x`` with its sign, and no "-0.000" for a value that rounds to zero."""
+    x = float(x)
+    return f"{0.0 if round(x, digits) == 0 else x:+.{digits}f}"
+
+
 def _join(parts) -> str:
     parts = list(parts)
     return "; ".join(parts) if parts else "none"
@@ -241,14 +247,23 @@ class GenerationFindings:
         d = self.compare(self.t, self.full, "detection_rate")
         r = self.compare(self.t, self.full, "latent_radius_w1")
         lo, hi = c.diff_ci
-        interval = f" [{lo:+.3f}, {hi:+.3f}]" if np.isfinite(lo) and np.isfinite(hi) else ""
-        return (f"The multivariate t ({self.t}) gives the squared radii the spread the cloud has: its "
-                f"radius distance to the real latents is {r.value_a:.3g} against {r.value_b:.3g} for the "
-                f"fitted normal. Its face Fréchet distance, {self.gen.cell(self.t, m)}, is "
-                f"{c.words()} the normal's (difference {c.difference:+.3f}{interval}), and its detection "
-                f"rate is {d.value_a:.1%} against {d.value_b:.1%} "
+        interval = f" [{_signed(lo)}, {_signed(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else ""
+        closer = r.value_a < r.value_b
+        if not c.separated:
+            moral = (" Matching the cloud's spread of radii does not, by itself, change what the decoder "
+                     "makes of the points." if closer else "")
+        elif c.a_better:
+            moral = " Its points, spread like the cloud's, decode to faces closer to real ones."
+        else:
+            moral = " Its heavier tail puts more points far out, where the decoder makes worse faces."
+        return (f"The multivariate t ({self.t}) {'gives' if closer else 'does not give'} the radii "
+                f"the spread the cloud has: its radius distance to the real latents is {r.value_a:.3g} "
+                f"against {r.value_b:.3g} for the fitted normal. Its face Fréchet distance, "
+                f"{self.gen.cell(self.t, m)}, is {c.words()} the normal's (difference "
+                f"{_signed(c.difference)}{interval}), and its detection rate is {d.value_a:.1%} against "
+                f"{d.value_b:.1%} "
                 f"({d.words('clearly higher than', 'clearly lower than', 'not clearly different from')} "
-                f"the normal's).")
+                f"the normal's).{moral}")
 
     def nearest_training(self, faces, n: int = 8):
         """The best sampler's first ``n`` images beside their nearest training images (pixel space)."""
