@@ -161,7 +161,10 @@ def test_t_sampler_sentence_two_sides(cfg):
     f = make(cfg)
     assert f.t is None and "no samples from a multivariate t" in f.t_sentence
     better = make(cfg, t_fd=0.6)  # well below the normal's 1.0, beyond the paired noise
-    assert better.t == T_LABEL and better.t_nu == 14.0
+    assert better.t == T_LABEL and better.t_nu == 14.0 and better.t_nu_text == "14.0"
+    inf = dataclasses.replace(better, gen=dataclasses.replace(
+        better.gen, settings={**better.gen.settings, T_LABEL: {"sampler": "t", "nu": float("inf")}}))
+    assert inf.t_nu_text == "∞"
     assert better.groups["joint"][-1] == T_LABEL
     assert "is clearly better than the normal's (difference -0.400" in better.t_sentence
     assert "90.0% against 90.0%" in better.t_sentence

@@ -238,6 +238,11 @@ class GenerationFindings:
         return float(self.gen.settings[self.t]["nu"]) if self.t else float("nan")
 
     @property
+    def t_nu_text(self) -> str:
+        """ν for the prose: one decimal, or ∞ where the cloud is not heavier-tailed than a normal one."""
+        return f"{self.t_nu:.1f}" if np.isfinite(self.t_nu) else "∞"
+
+    @property
     def t_sentence(self) -> str:
         """The t sampler against the fitted normal: face Fréchet distance, detection rate, radii."""
         if self.t is None:
