@@ -399,6 +399,10 @@ def sampler_groups(gen: Generation) -> dict[str, list[str]]:
     }
 
 
+#: Sampler settings as the tables write them.
+_SETTING_NAMES = {"nu": "ν"}
+
+
 def sampler_table(gen: Generation) -> pd.DataFrame:
     """One row per sampler: its group, registry name, settings and a description."""
     from .sampling import SAMPLERS
@@ -411,7 +415,8 @@ def sampler_table(gen: Generation) -> pd.DataFrame:
         st = dict(gen.settings[lbl])
         name = st.pop("sampler")
         rows.append({"label": lbl, "group": group.get(lbl, ""), "sampler": name,
-                     "settings": ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                     "settings": ", ".join(f"{_SETTING_NAMES.get(k, k)} = {v:.3g}" if isinstance(v, float)
+                                           else f"{_SETTING_NAMES.get(k, k)} = {v}"
                                            for k, v in sorted(st.items())) or "-",
                      "description": SAMPLERS[name].description if name in SAMPLERS else ""})
     return pd.DataFrame(rows).set_index("label")

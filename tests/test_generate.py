@@ -284,6 +284,10 @@ def test_sampler_table_lists_settings_and_groups():
     assert tab.loc["cube b=2", "settings"] == "b = 2" and tab.loc["cube b=2", "group"] == "independent"
     assert tab.loc["GMM", "settings"] == "-" and tab.loc["GMM", "group"] == "joint"
     assert tab.loc["normal x0.7", "sampler"] == "mvn" and "covariance" in tab.loc["normal x0.7", "description"]
+    g = _gen()
+    t = G.Generation(labels=["t ν=14"], images={}, z={}, metrics=g.metrics,
+                     settings={"t ν=14": {"sampler": "t", "nu": 13.992362}}, reference_z=g.reference_z, key="t")
+    assert G.sampler_table(t).loc["t ν=14", "settings"] == "ν = 14"
 
 
 def test_metric_table_cells_and_sample_sizes():
