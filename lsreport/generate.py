@@ -403,6 +403,12 @@ def sampler_groups(gen: Generation) -> dict[str, list[str]]:
 _SETTING_NAMES = {"nu": "ν"}
 
 
+def _setting_value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if np.isfinite(v) else ("∞" if v > 0 else "−∞")
+    return str(v)
+
+
 def sampler_table(gen: Generation) -> pd.DataFrame:
     """One row per sampler: its group, registry name, settings and a description."""
     from .sampling import SAMPLERS
@@ -415,8 +421,7 @@ def sampler_table(gen: Generation) -> pd.DataFrame:
         st = dict(gen.settings[lbl])
         name = st.pop("sampler")
         rows.append({"label": lbl, "group": group.get(lbl, ""), "sampler": name,
-                     "settings": ", ".join(f"{_SETTING_NAMES.get(k, k)} = {v:.3g}" if isinstance(v, float)
-                                           else f"{_SETTING_NAMES.get(k, k)} = {v}"
+                     "settings": ", ".join(f"{_SETTING_NAMES.get(k, k)} = {_setting_value(v)}"
                                            for k, v in sorted(st.items())) or "-",
                      "description": SAMPLERS[name].description if name in SAMPLERS else ""})
     return pd.DataFrame(rows).set_index("label")

@@ -288,6 +288,9 @@ def test_sampler_table_lists_settings_and_groups():
     t = G.Generation(labels=["t ν=14"], images={}, z={}, metrics=g.metrics,
                      settings={"t ν=14": {"sampler": "t", "nu": 13.992362}}, reference_z=g.reference_z, key="t")
     assert G.sampler_table(t).loc["t ν=14", "settings"] == "ν = 14"
+    inf = G.Generation(labels=["t ν=∞"], images={}, z={}, metrics=g.metrics,
+                       settings={"t ν=∞": {"sampler": "t", "nu": float("inf")}}, reference_z=g.reference_z, key="t")
+    assert G.sampler_table(inf).loc["t ν=∞", "settings"] == "ν = ∞"
 
 
 def test_metric_table_cells_and_sample_sizes():
