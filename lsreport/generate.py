@@ -187,6 +187,13 @@ class Generation:
         return {lbl: stats.mahalanobis(self.z[lbl]) for lbl in labels}
 
 
+def _dlib_blas() -> bool:
+    """Whether the face metrics ran on a dlib built with BLAS (``make fast-dlib``): equal to rounding."""
+    import dlib
+
+    return bool(getattr(dlib, "DLIB_USE_BLAS", False))
+
+
 def _slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")
 
@@ -360,6 +367,7 @@ def generate(cfg: Config, store: ArtifactStore, faces, model, latents, *,
                 "n_reference": n_ref, "n_reconstructions": n_rec,
                 "n_baseline": int(n_hold) if held_out is not None else 0, "replicates": replicates,
                 "gmm_converged": bool(gmm.converged), "gmm_components": int(gmm.n_components),
+                "dlib_blas": _dlib_blas(),
                 "seconds": time.perf_counter() - t0}
         return ArtifactData(arrays=arrays, meta=meta)
 

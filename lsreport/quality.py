@@ -1563,6 +1563,17 @@ def _worker_init() -> None:
         os.nice(_WORKER_NICE)
     except OSError:  # not permitted: run at the parent's priority
         pass
+    # A dlib built with BLAS (see the README) runs its face network through
+    # that BLAS; one thread per worker, since the pool already has a worker
+    # per core. The dlib-bin wheel has no BLAS, so this changes nothing there,
+    # and the parent process keeps its own thread count (its numbers depend on it).
+    try:
+        import dlib  # noqa: F401  (loads the BLAS it links, if any)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+    except ImportError:  # pragma: no cover
+        pass
 
 
 class _FacePool(ProcessPoolExecutor):
