@@ -337,6 +337,9 @@ def _check(cfg: Config) -> Config:
         raise ConfigError("model.filters must list at least one layer width")
     if t.epochs < 1 or t.batch_size < 1:
         raise ConfigError("train.epochs and train.batch_size must be at least 1")
+    if cfg.sampling.gmm_max_fit < 1:
+        raise ConfigError(f"sampling.gmm_max_fit = {cfg.sampling.gmm_max_fit} must be at least 1 "
+                          "(the number of latents the Gaussian mixture is fitted to)")
     if t.mixed_precision is not True and t.mixed_precision is not False and not isinstance(t.mixed_precision, str):
         raise ConfigError(f"train.mixed_precision = {t.mixed_precision!r} is not valid; choose one of "
                           "false, true, 'bfloat16', 'auto'")
