@@ -262,7 +262,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin is Literal:
         choices = typing.get_args(tp)
-        if value not in choices:
+        # by type as well as value: 0 and 1 are not the choices False and True
+        if not any(type(value) is type(c) and value == c for c in choices):
             raise ConfigError(
                 f"{where} = {value!r} is not valid; choose one of "
                 + ", ".join(repr(c) for c in choices)
@@ -340,13 +341,17 @@ def _check(cfg: Config) -> Config:
     if cfg.sampling.gmm_max_fit < 1:
         raise ConfigError(f"sampling.gmm_max_fit = {cfg.sampling.gmm_max_fit} must be at least 1 "
                           "(the number of latents the Gaussian mixture is fitted to)")
-    if t.mixed_precision is not True and t.mixed_precision is not False and not isinstance(t.mixed_precision, str):
-        raise ConfigError(f"train.mixed_precision = {t.mixed_precision!r} is not valid; choose one of "
-                          "false, true, 'bfloat16', 'auto'")
     if t.mixed_precision == "auto":
-        cfg = dataclasses.replace(
-            cfg, train=dataclasses.replace(t, mixed_precision="bfloat16" if cpu_has_bf16() else False))
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(
+            t, mixed_precision=resolve_mixed_precision(t.mixed_precision)))
     return cfg
+
+
+def resolve_mixed_precision(value):
+    """``train.mixed_precision`` with ``"auto"`` decided for this machine (other values as they are)."""
+    if value == "auto":
+        return "bfloat16" if cpu_has_bf16() else False
+    return value
 
 
 def cpu_has_bf16() -> bool:

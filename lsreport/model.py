@@ -69,14 +69,10 @@ def _check(cfg: Config) -> None:
 
 
 def _policy(cfg: Config) -> str:
-    mp = cfg.train.mixed_precision
-    if mp == "bfloat16":
-        return "mixed_bfloat16"
-    if mp == "auto":  # resolved by load_config; a hand-built Config may still say it
-        from .config import cpu_has_bf16
+    from .config import resolve_mixed_precision  # "auto" only in a Config built by hand
 
-        return "mixed_bfloat16" if cpu_has_bf16() else "float32"
-    return "mixed_float16" if mp is True else "float32"
+    mp = resolve_mixed_precision(cfg.train.mixed_precision)
+    return {"bfloat16": "mixed_bfloat16", True: "mixed_float16"}.get(mp, "float32")
 
 
 def _block(x, filters, cfg, *, name, strides=1, transpose=False):
